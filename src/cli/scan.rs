@@ -1,0 +1,180 @@
+//! `residency scan`: inventories in, findings out.
+
+use super::common::{open_geodb, parse_as_of, terminal_width, today, use_color, write_output};
+use super::{ColorChoice, ExitStatus};
+use crate::engine::{evaluate, Evaluation, Facts, Severity};
+use crate::error::InputError;
+use crate::geo::maxmind::GeoDb;
+use crate::inputs::{expand_paths, inventory, read_input, Format as InputFormat, InputFile};
+use crate::knowledge::Knowledge;
+use crate::policies::{self, LoadedPolicy};
+use crate::report::{
+    self, Format, GeoMeta, KnowledgeMeta, PolicyMeta, RenderOptions, ReportMeta, Tool,
+};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use time::Date;
+
+const SCAN_HELP: &str = "\
+Examples:
+  residency scan fixtures/demo/webinar-platform.yaml
+  residency scan inventory/ --policy eea-only
+  residency scan inventory.yaml --format json --output report.json
+  residency scan inventory.yaml --policy ./policy.toml --as-of 2026-01-25 --fail-on warning
+
+PATH may be a file (.yaml, .yml, .json) or a directory (read recursively). Several files form one
+inventory: ids must be unique across them.
+
+Exit codes: 0 compliant, 1 findings at or above --fail-on, 2 usage or input error.";
+
+/// Arguments of `scan`.
+#[derive(Debug, Args)]
+#[command(after_help = SCAN_HELP)]
+pub struct ScanArgs {
+    /// Inventory files or directories (YAML or JSON).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Policy: a preset (gdpr, eea-only, sovereign) or a TOML file.
+    #[arg(long, short = 'p', default_value = policies::DEFAULT, value_name = "NAME|FILE")]
+    pub policy: String,
+    /// IP-to-country database (MaxMind DB format; plain or .gz). Default: the one
+    /// installed by `geodb update`, else the embedded one.
+    #[arg(long, value_name = "FILE", env = "RESIDENCY_GEODB")]
+    pub geodb: Option<PathBuf>,
+    /// Extra provider/region catalogue (JSON, format of geodb/providers.json), merged over the embedded one.
+    #[arg(long, value_name = "FILE")]
+    pub regions: Option<PathBuf>,
+    /// Replacement adequacy list (JSON, format of policies/knowledge/adequacy.json).
+    #[arg(long, value_name = "FILE")]
+    pub adequacy: Option<PathBuf>,
+    /// Evaluate as of this date (adequacy decisions, waiver and approval expiry). Default: today (UTC).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_as_of)]
+    pub as_of: Option<Date>,
+    /// Lowest unwaived severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Failure threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 on any unwaived error.
+    Error,
+    /// Exit 1 on any unwaived error or warning.
+    Warning,
+    /// Always exit 0 (unless the input is bad).
+    Never,
+}
+
+impl FailOn {
+    /// Whether an evaluation fails at this threshold.
+    pub fn fails(self, evaluation: &Evaluation) -> bool {
+        match (self, evaluation.worst()) {
+            (FailOn::Never, _) | (_, None) => false,
+            (FailOn::Error, Some(s)) => s == Severity::Error,
+            (FailOn::Warning, Some(s)) => s <= Severity::Warning,
+        }
+    }
+}
+
+/// What a scan needs besides the inputs.
+pub struct Setup {
+    /// Legal and location knowledge.
+    pub knowledge: Knowledge,
+    /// The policy.
+    pub policy: LoadedPolicy,
+    /// The geodb.
+    pub geo: GeoDb,
+    /// Evaluation date.
+    pub as_of: Date,
+}
+
+impl Setup {
+    /// Loads knowledge, policy and geodb as the arguments say.
+    pub fn from_args(args: &ScanArgs) -> anyhow::Result<Setup> {
+        Ok(Setup {
+            knowledge: Knowledge::load(args.adequacy.as_deref(), args.regions.as_deref())?,
+            policy: policies::load(&args.policy)?,
+            geo: open_geodb(args.geodb.as_deref())?,
+            as_of: args.as_of.unwrap_or_else(today),
+        })
+    }
+}
+
+/// Reads, resolves and evaluates `paths`.
+pub fn scan(setup: &Setup, paths: &[PathBuf]) -> anyhow::Result<(Evaluation, ReportMeta)> {
+    let files: Vec<InputFile> = expand_paths(paths)?
+        .iter()
+        .map(|p| read_input(p))
+        .collect::<Result<_, _>>()?;
+    if let Some(plan) = files
+        .iter()
+        .find(|f| f.format == InputFormat::TerraformPlan)
+    {
+        return Err(InputError::new(
+            &plan.path,
+            "this is a Terraform plan; plan input is not supported by this build",
+        )
+        .hint("scan an inventory (see docs/inventory.md)")
+        .into());
+    }
+    let geo_info = setup.geo.info();
+    let geo_label = format!("{} {}", geo_info.path, geo_info.build_date);
+    let inv = inventory::load(&files, &setup.knowledge, &setup.geo, &geo_label)?;
+    let facts = Facts { assets: inv.assets };
+    let evaluation = evaluate(
+        &facts,
+        &setup.policy.policy,
+        &setup.knowledge.legal,
+        setup.as_of,
+    );
+    let k = &setup.knowledge;
+    let meta = ReportMeta {
+        tool: Tool::default(),
+        as_of: setup.as_of.to_string(),
+        organisation: inv.organisation,
+        policy: PolicyMeta {
+            name: setup.policy.policy.name.clone(),
+            chain: setup.policy.chain.clone(),
+            hash: setup.policy.hash.clone(),
+        },
+        knowledge: KnowledgeMeta {
+            adequacy_list_date: k.legal.list_date.clone(),
+            adequacy_source: k.adequacy_source.clone(),
+            eea_version: k.legal.eea_version.clone(),
+            region_catalogue: k.catalogue.version.clone(),
+            region_catalogue_source: k.catalogue_source.clone(),
+            geodb: GeoMeta {
+                path: geo_info.path,
+                database_type: geo_info.database_type,
+                build_date: geo_info.build_date,
+            },
+        },
+        inputs: files,
+    };
+    Ok((evaluation, meta))
+}
+
+/// Runs `scan`.
+pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<ExitStatus> {
+    let setup = Setup::from_args(&args)?;
+    let (evaluation, meta) = scan(&setup, &args.paths)?;
+    let opts = RenderOptions {
+        color: use_color(color, args.output.is_some()) && args.format == Format::Table,
+        width: terminal_width(),
+    };
+    let mut buf = Vec::new();
+    report::render(&evaluation, &meta, args.format, opts, &mut buf)?;
+    write_output(args.output.as_deref(), &buf)?;
+    Ok(if args.fail_on.fails(&evaluation) {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}

@@ -1,0 +1,130 @@
+//! The one finding model every reporter, the audit store and the exit code use.
+
+use super::country::Country;
+use super::legal::Class;
+use super::model::Role;
+use super::rule::{RuleId, Severity};
+use serde::Serialize;
+
+/// The location attached to a finding.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct FindingLocation {
+    /// Provider id, if any.
+    pub provider: Option<String>,
+    /// Region code, if any.
+    pub region: Option<String>,
+    /// The single country, when there is exactly one.
+    pub country: Option<Country>,
+    /// Every country the data may sit in.
+    pub countries: Vec<Country>,
+    /// The evidence behind the location.
+    pub source: String,
+}
+
+/// A waiver applied to a finding.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WaiverRef {
+    /// Waiver id.
+    pub id: String,
+    /// Who approved it.
+    pub approver: String,
+    /// Ticket.
+    pub ticket: String,
+    /// Last day it applies.
+    pub expires: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// One problem found, with its rule, reason and remedy.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    /// The rule.
+    pub rule: RuleId,
+    /// The rule's name.
+    pub name: &'static str,
+    /// Severity after policy overrides.
+    pub severity: Severity,
+    /// The asset id, resource address, waiver or approval id.
+    pub subject: String,
+    /// What the subject is (`primary`, `backup`, `sub_processor`, `waiver`, `approval`).
+    pub subject_kind: String,
+    /// Where, when a location applies.
+    pub location: Option<FindingLocation>,
+    /// What is wrong, in one sentence or two.
+    pub message: String,
+    /// The GDPR provisions.
+    pub article: &'static str,
+    /// What to do about it.
+    pub remediation: String,
+    /// The other end, for copies (`source`) and approvals.
+    pub related: Option<String>,
+    /// The waiver, when the finding is waived (it is still reported).
+    pub waived: Option<WaiverRef>,
+    /// A stable fingerprint of rule, subject and countries, for baselines.
+    pub fingerprint: String,
+}
+
+/// How an asset stands: the register line behind the findings.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AssetVerdict {
+    /// Asset id.
+    pub id: String,
+    /// Role.
+    pub role: Role,
+    /// Location summary.
+    pub location: String,
+    /// Countries.
+    pub countries: Vec<Country>,
+    /// Worst class among the countries.
+    pub class: Class,
+    /// Whether personal data is held.
+    pub personal_data: bool,
+    /// The legal basis relied on (`EEA`, the adequacy decision, `scc module 2, TIA ...`, or `none`).
+    pub basis: String,
+    /// Whether any unwaived error or warning names this asset.
+    pub compliant: bool,
+}
+
+/// Counts over one evaluation.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Assets evaluated.
+    pub assets: usize,
+    /// Assets holding personal data.
+    pub personal_data_assets: usize,
+    /// Findings in all.
+    pub findings: usize,
+    /// Unwaived errors.
+    pub errors: usize,
+    /// Unwaived warnings.
+    pub warnings: usize,
+    /// Unwaived infos.
+    pub info: usize,
+    /// Waived findings (they would have counted).
+    pub waived: usize,
+    /// No unwaived error.
+    pub compliant: bool,
+}
+
+/// The result of one evaluation: sorted findings, per-asset verdicts and counts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// Findings, sorted by severity, rule, subject, message.
+    pub findings: Vec<Finding>,
+    /// Per-asset verdicts, sorted by id.
+    pub assets: Vec<AssetVerdict>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+impl Evaluation {
+    /// The worst unwaived severity, if any finding counts.
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings
+            .iter()
+            .filter(|f| f.waived.is_none())
+            .map(|f| f.severity)
+            .min()
+    }
+}

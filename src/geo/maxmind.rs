@@ -1,0 +1,232 @@
+//! The MaxMind DB reader. Accepts the MaxMind (`country.iso_code`, then
+//! `registered_country.iso_code`), DB-IP / ip-location-db (`country_code`) and
+//! IPinfo (`country` as a string) record shapes, detected once at open.
+
+use super::{GeoError, GeoLookup};
+use crate::engine::Country;
+use maxminddb::{PathElement, Reader, WithinOptions};
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// The embedded default database (ip-location-db geo-whois-asn-country, see `geodb/README.md`).
+pub static EMBEDDED: &[u8] = include_bytes!("../../geodb/geo-whois-asn-country.mmdb");
+
+/// How country codes are stored in the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordShape {
+    /// `{"country": {"iso_code": "DE"}}`, falling back to `registered_country`.
+    MaxMind,
+    /// `{"country_code": "DE"}`.
+    CountryCode,
+    /// `{"country": "DE"}`.
+    Ipinfo,
+}
+
+impl RecordShape {
+    /// The field path, for `geodb info`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RecordShape::MaxMind => "maxmind (country.iso_code, registered_country.iso_code)",
+            RecordShape::CountryCode => "ip-location-db / DB-IP (country_code)",
+            RecordShape::Ipinfo => "ipinfo (country)",
+        }
+    }
+}
+
+/// Bytes behind a reader: the embedded database or a loaded file.
+#[derive(Debug)]
+pub enum GeoBytes {
+    /// Compiled into the binary.
+    Static(&'static [u8]),
+    /// Read from a file or a download.
+    Owned(Vec<u8>),
+}
+
+impl AsRef<[u8]> for GeoBytes {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            GeoBytes::Static(b) => b,
+            GeoBytes::Owned(v) => v,
+        }
+    }
+}
+
+/// Facts about a loaded database, for evidence and `geodb info`.
+#[derive(Debug, Clone, Serialize)]
+pub struct GeoDbInfo {
+    /// Path, or `embedded`.
+    pub path: String,
+    /// `database_type` from the metadata.
+    pub database_type: String,
+    /// Build date (UTC) from `build_epoch`.
+    pub build_date: String,
+    /// 4 or 6.
+    pub ip_version: u16,
+    /// Search-tree nodes.
+    pub node_count: u32,
+    /// Detected record shape.
+    pub record_shape: RecordShape,
+    /// English description, if any.
+    pub description: Option<String>,
+    /// Size in bytes.
+    pub size: usize,
+}
+
+/// An open country database.
+pub struct GeoDb {
+    reader: Reader<GeoBytes>,
+    shape: RecordShape,
+    path: String,
+    size: usize,
+}
+
+impl std::fmt::Debug for GeoDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GeoDb({}, {:?})", self.path, self.shape)
+    }
+}
+
+impl GeoDb {
+    /// The embedded default.
+    pub fn embedded() -> Result<GeoDb, GeoError> {
+        GeoDb::from_bytes(GeoBytes::Static(EMBEDDED), "embedded")
+    }
+
+    /// Opens a file (plain or gzip-compressed).
+    pub fn open(path: &std::path::Path) -> Result<GeoDb, GeoError> {
+        let shown = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| GeoError::Read {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?;
+        let bytes = super::update::unpack(&shown, bytes)?;
+        GeoDb::from_bytes(GeoBytes::Owned(bytes), &shown)
+    }
+
+    /// Opens bytes, checks the metadata and detects the record shape.
+    pub fn from_bytes(bytes: GeoBytes, path: &str) -> Result<GeoDb, GeoError> {
+        let invalid = |message: String| GeoError::Invalid {
+            path: path.to_string(),
+            message,
+        };
+        let size = bytes.as_ref().len();
+        if size == 0 {
+            return Err(invalid("the file is empty".into()));
+        }
+        let reader = Reader::from_source(bytes).map_err(|e| invalid(e.to_string()))?;
+        let shape = detect_shape(&reader).map_err(invalid)?;
+        Ok(GeoDb {
+            reader,
+            shape,
+            path: path.to_string(),
+            size,
+        })
+    }
+
+    /// The detected record shape.
+    pub fn shape(&self) -> RecordShape {
+        self.shape
+    }
+
+    /// Metadata and shape.
+    pub fn info(&self) -> GeoDbInfo {
+        let m = self.reader.metadata();
+        let build_date = i64::try_from(m.build_epoch)
+            .ok()
+            .and_then(|e| time::OffsetDateTime::from_unix_timestamp(e).ok())
+            .map(|t| t.date().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        GeoDbInfo {
+            path: self.path.clone(),
+            database_type: m.database_type.clone(),
+            build_date,
+            ip_version: m.ip_version,
+            node_count: m.node_count,
+            record_shape: self.shape,
+            description: m.description.get("en").cloned(),
+            size: self.size,
+        }
+    }
+
+    /// The first address with a record, used as a probe after downloads.
+    pub fn probe_address(&self) -> Option<IpAddr> {
+        let mut it = self.reader.networks(WithinOptions::default()).ok()?;
+        it.find_map(|r| r.ok().and_then(|l| l.network().ok()).map(|n| n.ip()))
+    }
+}
+
+fn key_path(shape: RecordShape) -> &'static [PathElement<'static>] {
+    match shape {
+        RecordShape::MaxMind => &[PathElement::Key("country"), PathElement::Key("iso_code")],
+        RecordShape::CountryCode => &[PathElement::Key("country_code")],
+        RecordShape::Ipinfo => &[PathElement::Key("country")],
+    }
+}
+
+const REGISTERED: &[PathElement<'static>] = &[
+    PathElement::Key("registered_country"),
+    PathElement::Key("iso_code"),
+];
+
+fn detect_shape(reader: &Reader<GeoBytes>) -> Result<RecordShape, String> {
+    let networks = reader
+        .networks(WithinOptions::default())
+        .map_err(|e| e.to_string())?;
+    for item in networks.take(64) {
+        let Ok(result) = item else { continue };
+        if let Ok(Some(_)) = result.decode_path::<&str>(key_path(RecordShape::CountryCode)) {
+            return Ok(RecordShape::CountryCode);
+        }
+        if let Ok(Some(_)) = result.decode_path::<&str>(key_path(RecordShape::MaxMind)) {
+            return Ok(RecordShape::MaxMind);
+        }
+        if let Ok(Some(_)) = result.decode_path::<&str>(REGISTERED) {
+            return Ok(RecordShape::MaxMind);
+        }
+        if let Ok(Some(_)) = result.decode_path::<&str>(key_path(RecordShape::Ipinfo)) {
+            return Ok(RecordShape::Ipinfo);
+        }
+    }
+    Err("no record carries a country code (expected `country.iso_code`, `country_code` or `country`)".into())
+}
+
+impl GeoLookup for GeoDb {
+    fn country(&self, ip: IpAddr) -> Result<Option<Country>, GeoError> {
+        let err = |e: maxminddb::MaxMindDbError| GeoError::Lookup {
+            ip,
+            message: e.to_string(),
+        };
+        let result = self.reader.lookup(ip).map_err(err)?;
+        if !result.has_data() {
+            return Ok(None);
+        }
+        let mut code: Option<&str> = result.decode_path(key_path(self.shape)).unwrap_or(None);
+        if code.is_none() && self.shape == RecordShape::MaxMind {
+            code = result.decode_path(REGISTERED).unwrap_or(None);
+        }
+        Ok(code.and_then(Country::new))
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn embedded_opens_and_answers() {
+        let db = GeoDb::embedded().unwrap();
+        assert_eq!(db.shape(), RecordShape::CountryCode);
+        let info = db.info();
+        assert!(info.build_date.starts_with("2026-"), "{}", info.build_date);
+        // An AWS Frankfurt address (geofeed-first data).
+        assert_eq!(
+            db.country("3.120.0.1".parse().unwrap())
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "DE"
+        );
+        assert!(db.probe_address().is_some());
+    }
+}

@@ -1,0 +1,68 @@
+//! Finding the line of a value in YAML or JSON text, for semantic errors that
+//! serde cannot place (unknown region, bad country code, bad date).
+
+/// The 1-based line where `key` has `value`, searching from the line that holds
+/// `anchor` (usually the item's id) and falling back to the whole text.
+pub fn find_line(text: &str, anchor: Option<&str>, key: &str, value: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = anchor
+        .and_then(|a| {
+            lines
+                .iter()
+                .position(|l| is_key_line(l, "id") && has_value(l, a))
+        })
+        .unwrap_or(0);
+    let hit = |l: &&str| is_key_line(l, key) && (value.is_empty() || has_value(l, value));
+    lines
+        .iter()
+        .skip(start)
+        .position(hit)
+        .map(|i| i + start + 1)
+        .or_else(|| lines.iter().position(hit).map(|i| i + 1))
+        .or_else(|| {
+            (!value.is_empty())
+                .then(|| {
+                    lines
+                        .iter()
+                        .skip(start)
+                        .position(|l| has_value(l, value))
+                        .map(|i| i + start + 1)
+                })
+                .flatten()
+        })
+}
+
+fn is_key_line(line: &str, key: &str) -> bool {
+    let t = line.trim_start().trim_start_matches("- ").trim_start();
+    t.starts_with(&format!("{key}:"))
+        || t.starts_with(&format!("\"{key}\""))
+        || t.contains(&format!(" {key}:"))
+        || t.contains(&format!("{{{key}:"))
+        || t.contains(&format!("\"{key}\":"))
+}
+
+fn has_value(line: &str, value: &str) -> bool {
+    line.match_indices(value).any(|(i, _)| {
+        let before = line.get(..i).and_then(|s| s.chars().last());
+        let after = line.get(i + value.len()..).and_then(|s| s.chars().next());
+        let boundary = |c: Option<char>| {
+            c.is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '_' || c == '.'))
+        };
+        boundary(before) && boundary(after)
+    })
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn finds_value_after_anchor() {
+        let text = "assets:\n  - id: a\n    location: {provider: aws, region: eu-west-1}\n  - id: b\n    location:\n      provider: azure\n      region: westeuropa\n";
+        assert_eq!(find_line(text, Some("b"), "region", "westeuropa"), Some(7));
+        assert_eq!(find_line(text, Some("a"), "region", "eu-west-1"), Some(3));
+        assert_eq!(find_line(text, None, "provider", "azure"), Some(6));
+        let json = "{\"assets\": [\n {\"id\": \"x\",\n  \"location\": {\"country\": \"XX\"}}]}";
+        assert_eq!(find_line(json, Some("x"), "country", "XX"), Some(3));
+    }
+}

@@ -1,0 +1,118 @@
+//! Reporters: one finding model, one file per output format, all writing to `io::Write`.
+
+pub mod json;
+pub mod table;
+
+use crate::engine::Evaluation;
+use crate::inputs::InputFile;
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Version of the JSON report schema (`docs/schema/scan-report.schema.json`).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The tool that wrote a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    /// Always `residency`.
+    pub name: &'static str,
+    /// Crate version.
+    pub version: &'static str,
+}
+
+impl Default for Tool {
+    fn default() -> Tool {
+        Tool {
+            name: "residency",
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// The policy behind a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyMeta {
+    /// Policy name.
+    pub name: String,
+    /// Files and presets, child first.
+    pub chain: Vec<String>,
+    /// SHA-256 of the resolved policy.
+    pub hash: String,
+}
+
+/// The geodb behind a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct GeoMeta {
+    /// Path or `embedded`.
+    pub path: String,
+    /// `database_type`.
+    pub database_type: String,
+    /// Build date.
+    pub build_date: String,
+}
+
+/// Versions of the knowledge used, as evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct KnowledgeMeta {
+    /// Date the adequacy list was compiled.
+    pub adequacy_list_date: String,
+    /// `embedded` or a path.
+    pub adequacy_source: String,
+    /// EEA list version.
+    pub eea_version: String,
+    /// Region catalogue version.
+    pub region_catalogue: String,
+    /// `embedded` or with a path.
+    pub region_catalogue_source: String,
+    /// The geodb.
+    pub geodb: GeoMeta,
+}
+
+/// Everything a reporter needs besides the evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportMeta {
+    /// The tool.
+    pub tool: Tool,
+    /// The evaluation date.
+    pub as_of: String,
+    /// The organisation named in the inventory.
+    pub organisation: Option<String>,
+    /// The policy.
+    pub policy: PolicyMeta,
+    /// Knowledge versions.
+    pub knowledge: KnowledgeMeta,
+    /// Input files with hashes.
+    pub inputs: Vec<InputFile>,
+}
+
+/// Output formats of `scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A table for people.
+    Table,
+    /// JSON with a documented, stable schema.
+    Json,
+}
+
+/// Rendering options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    /// ANSI colour (only on a terminal).
+    pub color: bool,
+    /// Wrap width for the table, if any.
+    pub width: Option<u16>,
+}
+
+/// Writes `evaluation` in `format`.
+pub fn render(
+    evaluation: &Evaluation,
+    meta: &ReportMeta,
+    format: Format,
+    opts: RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Table => table::render(evaluation, meta, opts, out),
+        Format::Json => json::render(evaluation, meta, out),
+    }
+}
