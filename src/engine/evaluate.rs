@@ -508,11 +508,16 @@ impl Ctx<'_> {
         let reason = match self.policy.providers {
             ProviderRequirement::Any => return,
             ProviderRequirement::NoForeignAccessLaw if op.foreign_access_laws.is_empty() => return,
+            // Data in the provider's home country is a transfer there, judged above.
+            ProviderRequirement::NoForeignAccessLaw if asset.location.countries.contains(&op.headquarters) => {
+                return
+            }
             ProviderRequirement::NoForeignAccessLaw => format!(
-                "is operated by {} (headquarters {}), subject to {}: data in an EEA region can still be compelled from abroad",
+                "is operated by {} (headquarters {}), subject to {}: data in {} can still be compelled from abroad",
                 op.name,
                 op.headquarters,
-                op.foreign_access_laws.join(", ")
+                op.foreign_access_laws.join(", "),
+                asset.location.describe()
             ),
             ProviderRequirement::EeaHeadquarters if op.eu_headquartered => return,
             ProviderRequirement::EeaHeadquarters => format!(

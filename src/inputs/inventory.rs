@@ -242,16 +242,47 @@ fn structural(
     line: Option<usize>,
     col: Option<usize>,
 ) -> InputError {
-    // serde appends " at line X column Y"; the error shows the place itself.
-    let msg = message
+    // serde appends " at line X column Y" and may prefix the path; the error shows both itself.
+    let path = path.replace(".?", "").replace('?', "");
+    let mut msg = message
         .split(" at line ")
         .next()
         .unwrap_or(message)
         .to_string();
-    let msg = msg
-        .split_once(": ")
-        .filter(|(head, _)| head.contains('[') || head.contains('.'))
-        .map_or(msg.clone(), |(_, tail)| tail.to_string());
+    if let Some((head, tail)) = msg.split_once(": ") {
+        if !head.is_empty() && path.starts_with(head) {
+            msg = tail.to_string();
+        }
+    }
+    for (internal, shown) in [
+        (
+            "struct RawInventory",
+            "an inventory mapping (`version`, `sites`, `assets`, `processors`)",
+        ),
+        (
+            "struct RawAsset",
+            "an asset mapping (`id`, `location`, `data_categories`, ...)",
+        ),
+        (
+            "struct RawProcessor",
+            "a processor mapping (`id`, `location`, `transfer`, ...)",
+        ),
+        (
+            "struct RawLocation",
+            "a location mapping (`provider`, `region`, `country`, `site`, `ip`)",
+        ),
+        ("struct RawSite", "a site mapping (`id`, `country`, `city`)"),
+        (
+            "struct RawTransfer",
+            "a transfer mapping (`mechanism`, `tia`, ...)",
+        ),
+        (
+            "struct RawCertification",
+            "a certification mapping (`scheme`, `reference`, `valid_until`)",
+        ),
+    ] {
+        msg = msg.replace(internal, shown);
+    }
     let mut err = InputError::new(&file.path, msg.clone()).at(line, col);
     if !path.is_empty() && path != "." {
         err = err.field(path);
@@ -266,8 +297,6 @@ fn structural(
         }
     } else if msg.starts_with("missing field `version`") {
         err = err.hint(format!("an inventory starts with `version: {VERSION}`"));
-    } else if msg.contains("invalid type") && line.is_none() {
-        err = err.hint("expected an inventory mapping with `version`, `assets` and `processors`");
     }
     err
 }
@@ -405,6 +434,9 @@ fn build(
             })
             .transpose()?;
         let _ = (&a.notes,);
+        if index.contains_key(&a.id) {
+            return Err(duplicate(&cx, &a.id, &format!("{at}.id")));
+        }
         index.insert(a.id.clone(), out.len());
         declared_role.push(a.role.is_some());
         out.push(Asset {
@@ -537,6 +569,16 @@ fn build(
         });
     }
     Ok(out)
+}
+
+fn duplicate(cx: &Ctx<'_>, id: &str, field: &str) -> InputError {
+    let line = super::source::find_nth_line(&cx.file.text, "id", id, 2);
+    InputError::new(
+        &cx.file.path,
+        format!("duplicate id `{id}`: ids must be unique across assets and processors"),
+    )
+    .at(line, None)
+    .field(field)
 }
 
 const ROLES: [&str; 6] = [

@@ -32,6 +32,15 @@ pub fn find_line(text: &str, anchor: Option<&str>, key: &str, value: &str) -> Op
         })
 }
 
+/// The 1-based line of the `n`-th (1-based) line where `key` has `value`.
+pub fn find_nth_line(text: &str, key: &str, value: &str, n: usize) -> Option<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| is_key_line(l, key) && has_value(l, value))
+        .nth(n.saturating_sub(1))
+        .map(|(i, _)| i + 1)
+}
+
 fn is_key_line(line: &str, key: &str) -> bool {
     let t = line.trim_start().trim_start_matches("- ").trim_start();
     t.starts_with(&format!("{key}:"))
