@@ -14,7 +14,9 @@ pub mod rule;
 
 pub use country::Country;
 pub use evaluate::evaluate;
-pub use finding::{AssetVerdict, Evaluation, Finding, FindingLocation, Summary, WaiverRef};
+pub use finding::{
+    AssetVerdict, Evaluation, Finding, FindingLocation, Fingerprint, Summary, WaiverRef,
+};
 pub use legal::{AdequacyDecision, AdequacyScope, Class, LegalKnowledge, Standing};
 pub use model::{
     Asset, BasisOrigin, CopyOf, DataProfile, Facts, Location, Mechanism, Operator,

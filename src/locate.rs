@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// What an input says about where something is.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct LocationClaim {
     /// Provider id or alias.
     pub provider: Option<String>,
@@ -59,6 +59,9 @@ pub struct ClaimError {
 
 /// Resolves claims against the knowledge, the geodb and declared sites.
 pub struct Resolver<'a> {
+    /// Resolutions of claims without an IP address, by claim (inventories and
+    /// plans repeat the same regions many times).
+    cache: std::cell::RefCell<HashMap<LocationClaim, (Location, Option<Operator>)>>,
     knowledge: &'a Knowledge,
     geo: &'a dyn GeoLookup,
     geo_label: String,
@@ -92,6 +95,7 @@ impl<'a> Resolver<'a> {
             alternatives.insert(p.id.clone(), list);
         }
         Resolver {
+            cache: std::cell::RefCell::new(HashMap::new()),
             knowledge,
             geo,
             geo_label: geo_label.into(),
@@ -123,6 +127,23 @@ impl<'a> Resolver<'a> {
         &self,
         claim: &LocationClaim,
     ) -> Result<(Location, Option<Operator>), ClaimError> {
+        if claim.ip.is_some() {
+            return self.resolve_uncached(claim);
+        }
+        if let Some(hit) = self.cache.borrow().get(claim) {
+            return Ok(hit.clone());
+        }
+        let resolved = self.resolve_uncached(claim)?;
+        self.cache
+            .borrow_mut()
+            .insert(claim.clone(), resolved.clone());
+        Ok(resolved)
+    }
+
+    fn resolve_uncached(
+        &self,
+        claim: &LocationClaim,
+    ) -> Result<(Location, Option<Operator>), ClaimError> {
         let mut loc = Location::default();
         let mut operator = None;
         let mut provider_id = claim.provider.clone();
@@ -138,7 +159,7 @@ impl<'a> Resolver<'a> {
             loc.site = Some(site.id.clone());
             loc.city = site.city.clone();
             loc.countries = vec![site.country];
-            loc.source = format!("declared site `{}`", site.id);
+            loc.source = format!("declared site `{}`", site.id).into();
             loc.verified = true;
             loc.failure_domain = Some(
                 site.failure_domain
@@ -165,7 +186,7 @@ impl<'a> Resolver<'a> {
                         )
                     }),
                 })?;
-            loc.provider = Some(p.id.clone());
+            loc.provider = Some(p.id.as_str().into());
             operator = Some(p.operator());
             if loc.site.is_none() {
                 loc.alternatives = self.alternatives.get(&p.id).cloned().unwrap_or_default();
@@ -190,7 +211,7 @@ impl<'a> Resolver<'a> {
                 let site_domain = loc.failure_domain.take();
                 match m {
                     RegionMatch::Region { region: r, via } => {
-                        loc.region = Some(r.code.clone());
+                        loc.region = Some(r.code.as_str().into());
                         loc.city = r.city.clone().or(loc.city.take());
                         loc.verified = r.verified;
                         let via = via.map(|v| format!("{v}; ")).unwrap_or_default();
@@ -203,7 +224,8 @@ impl<'a> Resolver<'a> {
                                     r.code,
                                     if r.verified { "" } else { " (unverified)" },
                                     source_note
-                                );
+                                )
+                                .into();
                             }
                             None => {
                                 loc.countries.clear();
@@ -216,13 +238,14 @@ impl<'a> Resolver<'a> {
                                         .map(|n| format!(" ({n})"))
                                         .unwrap_or_default()
                                 ));
-                                loc.source = format!("region catalogue: {} {}", p.id, r.code);
+                                loc.source =
+                                    format!("region catalogue: {} {}", p.id, r.code).into();
                             }
                         }
                         loc.failure_domain = Some(format!("{}:{}", p.id, r.code));
                     }
                     RegionMatch::Multi(m) => {
-                        loc.region = Some(m.code.clone());
+                        loc.region = Some(m.code.as_str().into());
                         loc.verified = m.verified;
                         match &m.countries {
                             Some(cs) if !cs.is_empty() => {
@@ -234,7 +257,8 @@ impl<'a> Resolver<'a> {
                                     m.scope,
                                     cs.iter().map(|c| c.as_str()).collect::<Vec<_>>().join("+"),
                                     if m.verified { "" } else { " (unverified)" }
-                                );
+                                )
+                                .into();
                             }
                             _ => {
                                 loc.countries.clear();
@@ -252,19 +276,21 @@ impl<'a> Resolver<'a> {
                                         .map(|n| format!(": {n}"))
                                         .unwrap_or_default()
                                 ));
-                                loc.source = format!("region catalogue: {} {}", p.id, m.code);
+                                loc.source =
+                                    format!("region catalogue: {} {}", p.id, m.code).into();
                             }
                         }
                     }
                     RegionMatch::Prefix(rule) => {
-                        loc.region = Some(region.trim().to_ascii_uppercase());
+                        loc.region = Some(region.trim().to_ascii_uppercase().into());
                         loc.countries = vec![rule.country];
                         loc.city = rule.city.clone();
                         loc.verified = false;
                         loc.source = format!(
                             "region catalogue: {} prefix rule `{}*` -> {} (unverified)",
                             p.id, rule.prefix, rule.country
-                        );
+                        )
+                        .into();
                         loc.failure_domain =
                             Some(format!("{}:{}", p.id, region.trim().to_ascii_uppercase()));
                     }
@@ -318,9 +344,9 @@ impl<'a> Resolver<'a> {
                 loc.countries = vec![c];
                 loc.verified = true;
                 loc.source = match (&loc.provider, &loc.unknown) {
-                    (_, Some(why)) => format!("declared country {c} ({why})"),
-                    (Some(p), None) => format!("declared country {c} with provider {p}"),
-                    (None, None) => format!("declared country {c}"),
+                    (_, Some(why)) => format!("declared country {c} ({why})").into(),
+                    (Some(p), None) => format!("declared country {c} with provider {p}").into(),
+                    (None, None) => format!("declared country {c}").into(),
                 };
                 loc.unknown = None;
             } else if !loc.countries.contains(&c) {
@@ -346,7 +372,7 @@ impl<'a> Resolver<'a> {
                     loc.countries = vec![c];
                     loc.unknown = None;
                     loc.verified = false;
-                    loc.source = format!("geodb {}: {ip} -> {c}", self.geo_label);
+                    loc.source = format!("geodb {}: {ip} -> {c}", self.geo_label).into();
                 }
                 Ok(GeoAnswer::Internal(r)) => unknown_reasons.push(format!(
                     "{ip} is an internal address ({}, {}); declare the site it is in",

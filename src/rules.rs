@@ -75,6 +75,19 @@ pub fn doc_severity(doc: &RuleDoc) -> Option<Severity> {
     Severity::parse(&doc.severity)
 }
 
+/// The Markdown table of rules for the README (kept in sync by `tests/docs.rs`).
+pub fn readme_table() -> String {
+    let mut out =
+        String::from("| id | name | default | what it finds | GDPR |\n|---|---|---|---|---|\n");
+    for d in all() {
+        out.push_str(&format!(
+            "| {} | `{}` | {} | {} | {} |\n",
+            d.id, d.name, d.severity, d.title, d.article
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod test {
     use super::*;

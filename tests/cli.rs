@@ -343,3 +343,41 @@ fn geodb_update_replaces_atomically_and_keeps_the_old_one_on_failure() {
         format!("path:          {dest_s}")
     );
 }
+
+#[test]
+fn extra_regions_from_a_file_as_the_readme_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let regions = dir.path().join("my-regions.json");
+    std::fs::write(
+        &regions,
+        r#"{"catalogue_version": "local-2026-12", "providers": {"ovh": {"name": "OVHcloud", "headquarters": {"country": "FR"}, "eu_headquartered": true, "regions": {"EU-WEST-LZ-AMS-A": {"country": "NL", "city": "Amsterdam", "verified": true}}}}}"#,
+    )
+    .unwrap();
+    let inv = dir.path().join("inv.yaml");
+    std::fs::write(&inv, "version: 1\nassets:\n  - id: a\n    location: {provider: ovh, region: EU-WEST-LZ-AMS-A}\n    data_categories: [user.name]\n  - id: b\n    location: {provider: ovh, region: WAW1}\n    data_categories: [user.name]\n").unwrap();
+    let without = residency(&["scan", inv.to_str().unwrap()]);
+    assert_eq!(
+        without.status.code(),
+        Some(2),
+        "EU-WEST-LZ-AMS-A is unknown without the extra file"
+    );
+    let o = residency(&[
+        "scan",
+        inv.to_str().unwrap(),
+        "--regions",
+        regions.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["assets"][0]["countries"][0], "NL");
+    assert_eq!(
+        doc["assets"][1]["countries"][0], "PL",
+        "embedded regions of the provider are kept"
+    );
+    assert!(doc["knowledge"]["region_catalogue_source"]
+        .as_str()
+        .unwrap()
+        .contains("my-regions.json"));
+}

@@ -52,7 +52,7 @@ fn every_region_in_the_catalogue_resolves_to_its_country() {
                     provider.id
                 ),
             }
-            assert_eq!(op.unwrap().id, provider.id);
+            assert_eq!(&*op.unwrap().id, provider.id.as_str());
         }
         if let Some(label) = &region.label {
             // Display names resolve too (`West Europe` = `westeurope` on Azure).

@@ -20,6 +20,17 @@ impl Country {
         }
     }
 
+    /// A dense index in `0..676`, for lookup tables.
+    pub fn index(self) -> usize {
+        let [a, b] = self.0;
+        usize::from(a.saturating_sub(b'A')) * 26 + usize::from(b.saturating_sub(b'A'))
+    }
+
+    /// The two ASCII letters.
+    pub fn bytes(self) -> [u8; 2] {
+        self.0
+    }
+
     /// The code as text, e.g. `"DE"`.
     pub fn as_str(&self) -> &str {
         // INVARIANT: both bytes are ASCII letters (checked in `new`).

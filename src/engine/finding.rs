@@ -2,23 +2,40 @@
 
 use super::country::Country;
 use super::legal::Class;
-use super::model::Role;
+use super::model::{Role, Text};
 use super::rule::{RuleId, Severity};
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// The location attached to a finding.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct FindingLocation {
     /// Provider id, if any.
-    pub provider: Option<String>,
+    pub provider: Option<Text>,
     /// Region code, if any.
-    pub region: Option<String>,
+    pub region: Option<Text>,
     /// The single country, when there is exactly one.
     pub country: Option<Country>,
     /// Every country the data may sit in.
     pub countries: Vec<Country>,
     /// The evidence behind the location.
-    pub source: String,
+    pub source: Text,
+}
+
+/// A stable 64-bit fingerprint, written as 16 lower-case hex digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fingerprint(pub u64);
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl Serialize for Fingerprint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// A waiver applied to a finding.
@@ -48,7 +65,7 @@ pub struct Finding {
     /// The asset id, resource address, waiver or approval id.
     pub subject: String,
     /// What the subject is (`primary`, `backup`, `sub_processor`, `waiver`, `approval`).
-    pub subject_kind: String,
+    pub subject_kind: &'static str,
     /// Where, when a location applies.
     pub location: Option<FindingLocation>,
     /// What is wrong, in one sentence or two.
@@ -56,13 +73,17 @@ pub struct Finding {
     /// The GDPR provisions.
     pub article: &'static str,
     /// What to do about it.
-    pub remediation: String,
+    pub remediation: Cow<'static, str>,
     /// The other end, for copies (`source`) and approvals.
     pub related: Option<String>,
     /// The waiver, when the finding is waived (it is still reported).
-    pub waived: Option<WaiverRef>,
+    pub waived: Option<Box<WaiverRef>>,
     /// A stable fingerprint of rule, subject and countries, for baselines.
-    pub fingerprint: String,
+    pub fingerprint: Fingerprint,
+    /// Index of the subject in the evaluated facts, used during evaluation only
+    /// (cleared before the evaluation is returned, so results do not depend on input order).
+    #[serde(skip)]
+    pub(crate) asset_index: Option<usize>,
 }
 
 /// How an asset stands: the register line behind the findings.

@@ -55,7 +55,7 @@ impl AdequacyDecision {
 }
 
 /// How a destination stands under Chapter V on a date.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Standing<'a> {
     /// In the EEA: no Chapter V transfer.
     Eea,

@@ -3,7 +3,11 @@
 
 use super::country::Country;
 use serde::Serialize;
+use std::sync::Arc;
 use time::Date;
+
+/// Shared, immutable text: cheap to copy into every finding about the same location.
+pub type Text = Arc<str>;
 
 /// What an asset does with personal data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -49,9 +53,9 @@ impl Role {
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Location {
     /// Provider id from the catalogue (`aws`, `ovh`, ...), if any.
-    pub provider: Option<String>,
+    pub provider: Option<Text>,
     /// Canonical region code, if the location came from a region or zone.
-    pub region: Option<String>,
+    pub region: Option<Text>,
     /// Declared site (own datacentre, colocation) id, if any.
     pub site: Option<String>,
     /// City, when known.
@@ -61,7 +65,7 @@ pub struct Location {
     /// Why the location is unknown, when `countries` is empty.
     pub unknown: Option<String>,
     /// The evidence: where the country came from.
-    pub source: String,
+    pub source: Text,
     /// Failure domain (site, region or a declared domain) for continuity checks.
     pub failure_domain: Option<String>,
     /// Whether the catalogue entry behind this location is marked verified.
@@ -72,7 +76,7 @@ pub struct Location {
 
 impl Location {
     /// A location that could not be determined, with the reason.
-    pub fn unknown(reason: impl Into<String>, source: impl Into<String>) -> Location {
+    pub fn unknown(reason: impl Into<String>, source: impl Into<Text>) -> Location {
         Location {
             unknown: Some(reason.into()),
             source: source.into(),
@@ -82,27 +86,54 @@ impl Location {
 
     /// Short human description: `aws eu-central-1, Frankfurt, DE`.
     pub fn describe(&self) -> String {
-        let mut parts: Vec<String> = Vec::new();
-        let head: Vec<&str> = [self.provider.as_deref(), self.region.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
-        if !head.is_empty() {
-            parts.push(head.join(" "));
+        let mut out = String::with_capacity(48);
+        self.describe_into(&mut out);
+        out
+    }
+
+    /// Appends the description to `out`.
+    pub fn describe_into(&self, out: &mut String) {
+        let start = out.len();
+        let sep = |out: &mut String| {
+            if out.len() > start {
+                out.push_str(", ");
+            }
+        };
+        if let Some(p) = &self.provider {
+            out.push_str(p);
+        }
+        if let Some(r) = &self.region {
+            if out.len() > start {
+                out.push(' ');
+            }
+            out.push_str(r);
         }
         if let Some(s) = &self.site {
-            parts.push(format!("site {s}"));
+            sep(out);
+            out.push_str("site ");
+            out.push_str(s);
         }
         if let Some(c) = &self.city {
-            parts.push(c.clone());
+            sep(out);
+            out.push_str(c);
         }
-        if self.countries.is_empty() {
-            parts.push("unknown".into());
-        } else {
-            let countries: Vec<&str> = self.countries.iter().map(Country::as_str).collect();
-            parts.push(countries.join("+"));
+        sep(out);
+        push_countries(out, &self.countries, "+");
+    }
+}
+
+/// Appends `DE+FR` (or `unknown` for none) to `out`.
+pub fn push_countries(out: &mut String, countries: &[Country], sep: &str) {
+    if countries.is_empty() {
+        out.push_str("unknown");
+    }
+    for (i, c) in countries.iter().enumerate() {
+        if i > 0 {
+            out.push_str(sep);
         }
-        parts.join(", ")
+        let [a, b] = c.bytes();
+        out.push(char::from(a));
+        out.push(char::from(b));
     }
 }
 
@@ -110,15 +141,15 @@ impl Location {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Operator {
     /// Catalogue id (`aws`, `hetzner`, `twilio`, ...).
-    pub id: String,
+    pub id: Text,
     /// Display name.
-    pub name: String,
+    pub name: Text,
     /// Headquarters country of the parent company.
     pub headquarters: Country,
     /// Whether the parent is headquartered in the EEA.
     pub eu_headquartered: bool,
     /// Foreign laws that can compel access regardless of where the data sits (e.g. US CLOUD Act).
-    pub foreign_access_laws: Vec<String>,
+    pub foreign_access_laws: Arc<[String]>,
 }
 
 /// The personal data an asset holds.
@@ -145,10 +176,22 @@ impl DataProfile {
 
     /// Categories for messages: `user.contact.email, user.name` or `undeclared`.
     pub fn describe(&self) -> String {
+        let mut out = String::new();
+        self.describe_into(&mut out);
+        out
+    }
+
+    /// Appends the categories to `out`.
+    pub fn describe_into(&self, out: &mut String) {
         if !self.declared {
-            "undeclared: assumed personal".to_string()
-        } else {
-            self.categories.join(", ")
+            out.push_str("undeclared: assumed personal");
+            return;
+        }
+        for (i, c) in self.categories.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(c);
         }
     }
 }

@@ -531,11 +531,11 @@ fn build(
                     .maybe_hint(h)
                 })?;
                 Some(Operator {
-                    id: p.id.clone(),
-                    name: p.name.clone().unwrap_or_else(|| p.id.clone()),
+                    id: p.id.as_str().into(),
+                    name: p.name.as_deref().unwrap_or(&p.id).into(),
                     headquarters: c,
                     eu_headquartered: knowledge.legal.is_eea(c),
-                    foreign_access_laws: foreign_access_laws(c),
+                    foreign_access_laws: foreign_access_laws(c).into(),
                 })
             }
             (None, None) => None,

@@ -90,11 +90,11 @@ impl Provider {
     /// The operator value the engine sees.
     pub fn operator(&self) -> Operator {
         Operator {
-            id: self.id.clone(),
-            name: self.name.clone(),
+            id: self.id.as_str().into(),
+            name: self.name.as_str().into(),
             headquarters: self.headquarters,
             eu_headquartered: self.eu_headquartered,
-            foreign_access_laws: self.foreign_access_laws.clone(),
+            foreign_access_laws: self.foreign_access_laws.clone().into(),
         }
     }
 }
@@ -122,6 +122,12 @@ pub struct Catalogue {
     pub version: String,
     /// Providers by id.
     pub providers: BTreeMap<String, Provider>,
+    /// Normalised id or alias -> provider id.
+    names: std::collections::HashMap<String, String>,
+}
+
+fn name_key(s: &str) -> String {
+    key(s).replace('_', "-")
 }
 
 /// Normalised lookup key: lower case, no spaces or underscores between words.
@@ -300,10 +306,26 @@ impl Catalogue {
                 },
             );
         }
-        Ok(Catalogue {
+        let mut cat = Catalogue {
             version: raw.catalogue_version,
             providers,
-        })
+            names: std::collections::HashMap::new(),
+        };
+        cat.reindex();
+        Ok(cat)
+    }
+
+    fn reindex(&mut self) {
+        self.names.clear();
+        for p in self.providers.values() {
+            for a in &p.aliases {
+                self.names.insert(name_key(a), p.id.clone());
+            }
+        }
+        // Ids win over aliases.
+        for p in self.providers.values() {
+            self.names.insert(name_key(&p.id), p.id.clone());
+        }
     }
 
     /// Adds or replaces providers and regions from `other`.
@@ -326,15 +348,12 @@ impl Catalogue {
             }
         }
         self.version = format!("{} + {}", self.version, other.version);
+        self.reindex();
     }
 
     /// Finds a provider by id or alias (any case).
     pub fn provider(&self, name: &str) -> Option<&Provider> {
-        let k = key(name).replace('_', "-");
-        self.providers.values().find(|p| {
-            key(&p.id).replace('_', "-") == k
-                || p.aliases.iter().any(|a| key(a).replace('_', "-") == k)
-        })
+        self.names.get(&name_key(name)).and_then(|id| self.providers.get(id))
     }
 
     /// "did you mean" for an unknown provider.

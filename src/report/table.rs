@@ -30,7 +30,7 @@ fn where_text(f: &Finding) -> String {
             let place: Vec<&str> = l.countries.iter().map(|c| c.as_str()).collect();
             let head = match (&l.provider, &l.region) {
                 (Some(p), Some(r)) => format!("{p} {r}"),
-                (Some(p), None) => p.clone(),
+                (Some(p), None) => p.to_string(),
                 (None, _) => String::new(),
             };
             match (head.is_empty(), place.is_empty()) {
