@@ -73,3 +73,20 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Writes an IPv4 MaxMind DB mapping each `(address, prefix length)` to a JSON record.
+pub fn write_geodb(path: &Path, database_type: &str, records: &[(&str, u8, serde_json::Value)]) {
+    use maxminddb_writer::paths::IpAddrWithMask;
+    let mut db = maxminddb_writer::Database::default();
+    db.metadata.database_type = database_type.to_string();
+    db.metadata.binary_format_major_version = 2;
+    db.metadata.build_epoch = 1_780_000_000;
+    db.metadata.languages = vec!["en".into()];
+    for (addr, mask, record) in records {
+        let data = db.insert_value(record.clone()).unwrap();
+        db.insert_node(IpAddrWithMask::new(addr.parse().unwrap(), *mask), data);
+    }
+    let mut out = Vec::new();
+    db.write_to(&mut out).unwrap();
+    std::fs::write(path, out).unwrap();
+}
