@@ -353,7 +353,9 @@ impl Catalogue {
 
     /// Finds a provider by id or alias (any case).
     pub fn provider(&self, name: &str) -> Option<&Provider> {
-        self.names.get(&name_key(name)).and_then(|id| self.providers.get(id))
+        self.names
+            .get(&name_key(name))
+            .and_then(|id| self.providers.get(id))
     }
 
     /// "did you mean" for an unknown provider.
