@@ -86,6 +86,7 @@ fn build_from(claims: &[(&str, &str)], n: usize, k: &Knowledge, geo: &GeoDb) -> 
                     categories: vec!["user.contact.email".into(), "user.name".into()],
                     declared: true,
                     special: false,
+                    inferred: false,
                 },
                 transfer: None,
                 copy_of: None,

@@ -3,6 +3,7 @@
 
 pub mod inventory;
 pub mod source;
+pub mod terraform_plan;
 
 use crate::error::InputError;
 use serde::Serialize;
@@ -85,6 +86,17 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
 /// Reads a file and detects its format.
 pub fn read_input(path: &Path) -> Result<InputFile, InputError> {
     let shown = path.display().to_string();
+    // Plans can be close to 1 GB: look at the head first and leave plans to the
+    // streaming reader (it fills in the hash and size).
+    if let Some(size) = sniff_plan(path) {
+        return Ok(InputFile {
+            path: shown,
+            format: Format::TerraformPlan,
+            sha256: String::new(),
+            bytes: size,
+            text: String::new(),
+        });
+    }
     let bytes = std::fs::read(path).map_err(|e| {
         let msg = match e.kind() {
             std::io::ErrorKind::NotFound => "no such file".to_string(),
@@ -122,6 +134,23 @@ pub fn read_input(path: &Path) -> Result<InputFile, InputError> {
         bytes: size,
         text,
     })
+}
+
+/// The file size, when the head of the file looks like `terraform show -json` output.
+fn sniff_plan(path: &Path) -> Option<usize> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).ok()?;
+    let size = f.metadata().ok()?.len();
+    let mut head = vec![0u8; 64 * 1024];
+    let n = f.read(&mut head).ok()?;
+    let head = String::from_utf8_lossy(head.get(..n)?);
+    let t = head.trim_start();
+    let looks = t.starts_with('{')
+        && head.contains("\"format_version\"")
+        && (head.contains("\"terraform_version\"")
+            || head.contains("\"resource_changes\"")
+            || head.contains("\"planned_values\""));
+    looks.then(|| usize::try_from(size).unwrap_or(usize::MAX))
 }
 
 fn detect(path: &Path, text: &str) -> Format {

@@ -35,6 +35,8 @@ pub struct LoadedPolicy {
     pub chain: Vec<String>,
     /// SHA-256 of the resolved policy (canonical JSON), for the evidence record.
     pub hash: String,
+    /// Classification per Terraform resource-type pattern (`none`, `personal`, `special`, `stores`, `processes`).
+    pub resource_types: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -53,6 +55,8 @@ struct RawFile {
     approved_transfer: Vec<RawApproval>,
     #[serde(default)]
     waiver: Vec<RawWaiver>,
+    #[serde(default)]
+    resource_types: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -138,12 +142,16 @@ struct RawApproval {
 /// Loads `spec`: a preset name, or a path to a TOML file.
 pub fn load(spec: &str) -> Result<LoadedPolicy, InputError> {
     let mut chain = Vec::new();
-    let policy = resolve(spec, None, &mut chain)?;
-    let hash = policy_hash(&policy);
+    let mut resource_types = BTreeMap::new();
+    let policy = resolve(spec, None, &mut chain, &mut resource_types)?;
+    let mut hash_input = serde_json::to_vec(&policy).unwrap_or_default();
+    hash_input.extend(serde_json::to_vec(&resource_types).unwrap_or_default());
+    let hash = crate::inputs::hex(&Sha256::digest(&hash_input));
     Ok(LoadedPolicy {
         policy,
         chain,
         hash,
+        resource_types,
     })
 }
 
@@ -157,6 +165,7 @@ fn resolve(
     spec: &str,
     relative_to: Option<&Path>,
     chain: &mut Vec<String>,
+    types: &mut BTreeMap<String, String>,
 ) -> Result<Policy, InputError> {
     if chain.len() > 8 {
         return Err(
@@ -192,7 +201,7 @@ fn resolve(
         return Err(InputError::new(&label, "`extends` forms a cycle").hint(chain.join(" -> ")));
     }
     chain.push(label.clone());
-    parse(&label, &text, dir.as_deref(), chain)
+    parse(&label, &text, dir.as_deref(), chain, types)
 }
 
 fn at_span(file: &str, text: &str, span: std::ops::Range<usize>) -> InputError {
@@ -217,6 +226,7 @@ fn parse(
     text: &str,
     dir: Option<&Path>,
     chain: &mut Vec<String>,
+    types: &mut BTreeMap<String, String>,
 ) -> Result<Policy, InputError> {
     if text.trim().is_empty() {
         return Err(InputError::new(file, "the policy file is empty")
@@ -239,7 +249,7 @@ fn parse(
         err
     })?;
     let mut p = match &raw.policy.extends {
-        Some(parent) => resolve(parent.get_ref(), dir, chain)?,
+        Some(parent) => resolve(parent.get_ref(), dir, chain, types)?,
         None => defaults(),
     };
     let _ = &raw.policy.version;
@@ -396,6 +406,29 @@ fn parse(
             .hint("lower it to `warning` if you must"));
         }
         p.severities.insert(rule, sev);
+    }
+    for (pattern, value) in &raw.resource_types {
+        let v = value.get_ref().as_str();
+        if !matches!(v, "none" | "personal" | "special" | "stores" | "processes") {
+            return Err(spanned_err(
+                file,
+                text,
+                value.span(),
+                &format!("resource_types.{pattern}"),
+                format!("unknown classification `{v}`"),
+            )
+            .maybe_hint(
+                did_you_mean(v, ["none", "personal", "special", "stores", "processes"]).or_else(
+                    || {
+                        Some(
+                            "expected `none`, `personal`, `special`, `stores` or `processes`"
+                                .into(),
+                        )
+                    },
+                ),
+            ));
+        }
+        types.insert(pattern.clone(), v.to_string());
     }
     for w in &raw.waiver {
         let id = w.id.get_ref().clone();

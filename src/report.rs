@@ -83,6 +83,9 @@ pub struct ReportMeta {
     pub knowledge: KnowledgeMeta,
     /// Input files with hashes.
     pub inputs: Vec<InputFile>,
+    /// Terraform resources looked at (evaluated or skipped), for per-resource reports.
+    #[serde(skip)]
+    pub resources: Vec<crate::inputs::terraform_plan::CheckedResource>,
 }
 
 /// Output formats of `scan`.

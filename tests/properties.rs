@@ -47,6 +47,7 @@ fn asset(i: usize, country: Option<usize>, role: u8, personal: bool, scc: bool) 
             categories: vec![if personal { "user.name" } else { "none" }.into()],
             declared: true,
             special: false,
+            inferred: false,
         },
         transfer: scc.then(|| TransferBasis {
             mechanism: Mechanism::Scc,

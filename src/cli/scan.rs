@@ -3,10 +3,11 @@
 use super::common::{open_geodb, parse_as_of, terminal_width, today, use_color, write_output};
 use super::{ColorChoice, ExitStatus};
 use crate::engine::{evaluate, Evaluation, Facts, Severity};
-use crate::error::InputError;
 use crate::geo::maxmind::GeoDb;
+use crate::inputs::terraform_plan::{parse_plan, plan_assets, PlanOptions, ResourceTypes};
 use crate::inputs::{expand_paths, inventory, read_input, Format as InputFormat, InputFile};
 use crate::knowledge::Knowledge;
+use crate::locate::Resolver;
 use crate::policies::{self, LoadedPolicy};
 use crate::report::{
     self, Format, GeoMeta, KnowledgeMeta, PolicyMeta, RenderOptions, ReportMeta, Tool,
@@ -56,6 +57,9 @@ pub struct ScanArgs {
     /// Lowest unwaived severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// For Terraform plans: check only resources being created or updated.
+    #[arg(long)]
+    pub changed_only: bool,
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -93,6 +97,8 @@ pub struct Setup {
     pub geo: GeoDb,
     /// Evaluation date.
     pub as_of: Date,
+    /// Plans: only resources being created or updated.
+    pub changed_only: bool,
 }
 
 impl Setup {
@@ -103,6 +109,7 @@ impl Setup {
             policy: policies::load(&args.policy)?,
             geo: open_geodb(args.geodb.as_deref())?,
             as_of: args.as_of.unwrap_or_else(today),
+            changed_only: args.changed_only,
         })
     }
 }
@@ -113,21 +120,39 @@ pub fn scan(setup: &Setup, paths: &[PathBuf]) -> anyhow::Result<(Evaluation, Rep
         .iter()
         .map(|p| read_input(p))
         .collect::<Result<_, _>>()?;
-    if let Some(plan) = files
-        .iter()
-        .find(|f| f.format == InputFormat::TerraformPlan)
-    {
-        return Err(InputError::new(
-            &plan.path,
-            "this is a Terraform plan; plan input is not supported by this build",
-        )
-        .hint("scan an inventory (see docs/inventory.md)")
-        .into());
-    }
     let geo_info = setup.geo.info();
     let geo_label = format!("{} {}", geo_info.path, geo_info.build_date);
-    let inv = inventory::load(&files, &setup.knowledge, &setup.geo, &geo_label)?;
-    let facts = Facts { assets: inv.assets };
+    let (plans, inventories): (Vec<&InputFile>, Vec<&InputFile>) = files
+        .iter()
+        .partition(|f| f.format == InputFormat::TerraformPlan);
+    let inventories: Vec<InputFile> = inventories.into_iter().cloned().collect();
+    let inv = inventory::load(&inventories, &setup.knowledge, &setup.geo, &geo_label)?;
+    let mut assets = inv.assets;
+    let mut checked = Vec::new();
+    let mut plan_hashes = Vec::new();
+    if !plans.is_empty() {
+        let types = ResourceTypes::embedded()?;
+        let resolver = Resolver::new(&setup.knowledge, &setup.geo, &geo_label);
+        let opts = PlanOptions {
+            changed_only: setup.changed_only,
+            type_overrides: setup.policy.resource_types.clone(),
+        };
+        for f in plans {
+            let plan = parse_plan(std::path::Path::new(&f.path))?;
+            plan_hashes.push((f.path.clone(), plan.sha256.clone(), plan.bytes));
+            let result = plan_assets(&plan, &setup.knowledge, &resolver, &types, &opts);
+            assets.extend(result.assets);
+            checked.extend(result.checked);
+        }
+    }
+    let mut files = files;
+    for f in &mut files {
+        if let Some((_, sha, bytes)) = plan_hashes.iter().find(|(p, _, _)| p == &f.path) {
+            f.sha256 = sha.clone();
+            f.bytes = usize::try_from(*bytes).unwrap_or(usize::MAX);
+        }
+    }
+    let facts = Facts { assets };
     let evaluation = evaluate(
         &facts,
         &setup.policy.policy,
@@ -157,6 +182,7 @@ pub fn scan(setup: &Setup, paths: &[PathBuf]) -> anyhow::Result<(Evaluation, Rep
             },
         },
         inputs: files,
+        resources: checked,
     };
     Ok((evaluation, meta))
 }

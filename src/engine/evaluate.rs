@@ -80,7 +80,11 @@ pub fn evaluate(facts: &Facts, policy: &Policy, legal: &LegalKnowledge, as_of: D
     let mut findings = ctx.apply_waivers(raw);
     findings.retain_mut(|f| match policy.severity(f.rule) {
         Some(s) => {
-            f.severity = s;
+            f.severity = if f.inferred && s == Severity::Error {
+                Severity::Warning
+            } else {
+                s
+            };
             true
         }
         None => false,
@@ -789,10 +793,15 @@ fn push_reasons(m: &mut String, items: &[(Country, String)]) {
 fn finding(
     rule: RuleId,
     asset: &Asset,
-    message: String,
+    mut message: String,
     remediation: Cow<'static, str>,
 ) -> Finding {
     let loc = &asset.location;
+    if asset.data.inferred {
+        message.push_str(" (resource type ");
+        message.push_str(asset.kind.as_deref().unwrap_or("unknown"));
+        message.push_str(" is not in the catalogue: assumed to process personal data; a warning until classified)");
+    }
     let mut f = bare_finding(
         rule,
         &asset.id,
@@ -801,6 +810,7 @@ fn finding(
         remediation,
         &loc.countries,
     );
+    f.inferred = asset.data.inferred;
     f.location = Some(FindingLocation {
         provider: loc.provider.clone(),
         region: loc.region.clone(),
@@ -836,6 +846,7 @@ fn bare_finding(
         waived: None,
         fingerprint: fingerprint(rule, subject, countries),
         asset_index: None,
+        inferred: false,
     }
 }
 

@@ -84,6 +84,9 @@ pub struct Finding {
     /// (cleared before the evaluation is returned, so results do not depend on input order).
     #[serde(skip)]
     pub(crate) asset_index: Option<usize>,
+    /// The subject's personal data is inferred: the finding is capped at warning.
+    #[serde(skip)]
+    pub(crate) inferred: bool,
 }
 
 /// How an asset stands: the register line behind the findings.

@@ -161,6 +161,9 @@ pub struct DataProfile {
     pub declared: bool,
     /// Whether any category is special (GDPR Art. 9) or criminal (Art. 10) data.
     pub special: bool,
+    /// Personal data is inferred, not known (e.g. a resource type the catalogue does not
+    /// know): findings are capped at warning.
+    pub inferred: bool,
 }
 
 impl DataProfile {

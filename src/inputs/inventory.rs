@@ -762,6 +762,7 @@ fn data_profile(
         categories: cats.to_vec(),
         declared: true,
         special: cats.iter().any(|c| Taxonomy::is_special(c)),
+        inferred: false,
     })
 }
 

@@ -84,6 +84,8 @@ pub struct Provider {
     pub multi_regions: BTreeMap<String, MultiRegion>,
     /// Prefix rules.
     pub prefix_rules: Vec<PrefixRule>,
+    /// Paired regions (geo-redundant copies), by normalised key.
+    pub region_pairs: BTreeMap<String, String>,
 }
 
 impl Provider {
@@ -163,6 +165,14 @@ struct RawProvider {
     multi_regions: BTreeMap<String, RawMulti>,
     #[serde(default)]
     prefix_rules: Vec<RawPrefix>,
+    #[serde(default)]
+    region_pairs: Option<RawPairs>,
+}
+
+#[derive(Deserialize)]
+struct RawPairs {
+    #[serde(default)]
+    pairs: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -303,6 +313,10 @@ impl Catalogue {
                     regions,
                     multi_regions: multi,
                     prefix_rules,
+                    region_pairs: p
+                        .region_pairs
+                        .map(|r| r.pairs.into_iter().map(|(k, v)| (key(&k), v)).collect())
+                        .unwrap_or_default(),
                 },
             );
         }
@@ -336,6 +350,7 @@ impl Catalogue {
                     mine.regions.extend(p.regions);
                     mine.multi_regions.extend(p.multi_regions);
                     mine.prefix_rules.extend(p.prefix_rules);
+                    mine.region_pairs.extend(p.region_pairs);
                     for r in p.zone_rules {
                         if !mine.zone_rules.contains(&r) {
                             mine.zone_rules.push(r);
@@ -356,6 +371,14 @@ impl Catalogue {
         self.names
             .get(&name_key(name))
             .and_then(|id| self.providers.get(id))
+    }
+
+    /// The paired region of `region` (Azure geo-redundant storage), if the catalogue knows one.
+    pub fn paired_region(&self, provider: &str, region: &str) -> Option<String> {
+        self.provider(provider)?
+            .region_pairs
+            .get(&key(region))
+            .cloned()
     }
 
     /// "did you mean" for an unknown provider.
