@@ -1,6 +1,10 @@
 //! Reporters: one finding model, one file per output format, all writing to `io::Write`.
 
+pub mod github;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 pub mod table;
 
 use crate::engine::Evaluation;
@@ -86,6 +90,29 @@ pub struct ReportMeta {
     /// Terraform resources looked at (evaluated or skipped), for per-resource reports.
     #[serde(skip)]
     pub resources: Vec<crate::inputs::terraform_plan::CheckedResource>,
+    /// Where each subject is written (inventory line, plan file, `.tf` file and line).
+    #[serde(skip)]
+    pub places: std::collections::BTreeMap<String, Place>,
+}
+
+/// A file and line to point reviewers at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// Path as given (relative paths stay relative, as code scanning wants).
+    pub uri: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+}
+
+impl ReportMeta {
+    /// The place of `subject`; copies (`address#replica:...`) use their resource's place.
+    pub fn place(&self, subject: &str) -> Option<&Place> {
+        self.places.get(subject).or_else(|| {
+            subject
+                .split_once('#')
+                .and_then(|(a, _)| self.places.get(a))
+        })
+    }
 }
 
 /// Output formats of `scan`.
@@ -95,6 +122,14 @@ pub enum Format {
     Table,
     /// JSON with a documented, stable schema.
     Json,
+    /// SARIF 2.1.0 for code scanning.
+    Sarif,
+    /// JUnit XML: a test case per resource or asset.
+    Junit,
+    /// Markdown for a pull-request comment.
+    Markdown,
+    /// GitHub Actions annotations (workflow commands).
+    Github,
 }
 
 /// Rendering options.
@@ -117,5 +152,9 @@ pub fn render(
     match format {
         Format::Table => table::render(evaluation, meta, opts, out),
         Format::Json => json::render(evaluation, meta, out),
+        Format::Sarif => sarif::render(evaluation, meta, out),
+        Format::Junit => junit::render(evaluation, meta, out),
+        Format::Markdown => markdown::render(evaluation, meta, out),
+        Format::Github => github::render(evaluation, meta, out),
     }
 }

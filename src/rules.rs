@@ -19,6 +19,8 @@ pub struct RuleDoc {
     pub article: String,
     /// Default severity.
     pub severity: String,
+    /// SARIF `security-severity` (0.0-10.0; GitHub: >= 9 critical, >= 7 high, >= 4 medium).
+    pub security_severity: String,
     /// What the rule checks.
     pub summary: String,
     /// Why it matters.

@@ -3,12 +3,16 @@
 use super::common::{open_geodb, parse_as_of, terminal_width, today, use_color, write_output};
 use super::{ColorChoice, ExitStatus};
 use crate::engine::{evaluate, Evaluation, Facts, Severity};
+use crate::error::InputError;
 use crate::geo::maxmind::GeoDb;
-use crate::inputs::terraform_plan::{parse_plan, plan_assets, PlanOptions, ResourceTypes};
+use crate::inputs::terraform_plan::{
+    parse_plan, plan_assets, source_places, strip_instance_keys, PlanOptions, ResourceTypes,
+};
 use crate::inputs::{expand_paths, inventory, read_input, Format as InputFormat, InputFile};
 use crate::knowledge::Knowledge;
 use crate::locate::Resolver;
 use crate::policies::{self, LoadedPolicy};
+use crate::report::Place;
 use crate::report::{
     self, Format, GeoMeta, KnowledgeMeta, PolicyMeta, RenderOptions, ReportMeta, Tool,
 };
@@ -60,6 +64,13 @@ pub struct ScanArgs {
     /// For Terraform plans: check only resources being created or updated.
     #[arg(long)]
     pub changed_only: bool,
+    /// Report only findings that are not in this previous JSON report (matched by fingerprint).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// For Terraform plans: the directory of the root module, to point findings at the `.tf`
+    /// file and line of each resource block (local module sources are followed).
+    #[arg(long, value_name = "DIR")]
+    pub tf_root: Option<PathBuf>,
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -99,6 +110,8 @@ pub struct Setup {
     pub as_of: Date,
     /// Plans: only resources being created or updated.
     pub changed_only: bool,
+    /// Plans: the root module directory, for `.tf` places.
+    pub tf_root: Option<PathBuf>,
 }
 
 impl Setup {
@@ -110,6 +123,7 @@ impl Setup {
             geo: open_geodb(args.geodb.as_deref())?,
             as_of: args.as_of.unwrap_or_else(today),
             changed_only: args.changed_only,
+            tf_root: args.tf_root.clone(),
         })
     }
 }
@@ -127,6 +141,19 @@ pub fn scan(setup: &Setup, paths: &[PathBuf]) -> anyhow::Result<(Evaluation, Rep
         .partition(|f| f.format == InputFormat::TerraformPlan);
     let inventories: Vec<InputFile> = inventories.into_iter().cloned().collect();
     let inv = inventory::load(&inventories, &setup.knowledge, &setup.geo, &geo_label)?;
+    let mut places = std::collections::BTreeMap::new();
+    for a in &inv.assets {
+        if let Some(file) = inventories.iter().find(|f| f.text.contains(a.id.as_str())) {
+            let line = crate::inputs::source::find_line(&file.text, None, "id", &a.id);
+            places.insert(
+                a.id.clone(),
+                Place {
+                    uri: file.path.clone(),
+                    line,
+                },
+            );
+        }
+    }
     let mut assets = inv.assets;
     let mut checked = Vec::new();
     let mut plan_hashes = Vec::new();
@@ -141,6 +168,31 @@ pub fn scan(setup: &Setup, paths: &[PathBuf]) -> anyhow::Result<(Evaluation, Rep
             let plan = parse_plan(std::path::Path::new(&f.path))?;
             plan_hashes.push((f.path.clone(), plan.sha256.clone(), plan.bytes));
             let result = plan_assets(&plan, &setup.knowledge, &resolver, &types, &opts);
+            let sources = setup
+                .tf_root
+                .as_deref()
+                .map(|root| source_places(&plan, root));
+            for a in &result.assets {
+                let address = a.id.split('#').next().unwrap_or(&a.id);
+                let place = sources
+                    .as_ref()
+                    .and_then(|s| s.get(&strip_instance_keys(address)))
+                    .map(|(file, line)| Place {
+                        uri: file.display().to_string(),
+                        line: Some(*line),
+                    })
+                    .unwrap_or_else(|| Place {
+                        uri: f.path.clone(),
+                        line: None,
+                    });
+                places.insert(a.id.clone(), place);
+            }
+            for c in &result.checked {
+                places.entry(c.address.clone()).or_insert_with(|| Place {
+                    uri: f.path.clone(),
+                    line: None,
+                });
+            }
             assets.extend(result.assets);
             checked.extend(result.checked);
         }
@@ -183,14 +235,45 @@ pub fn scan(setup: &Setup, paths: &[PathBuf]) -> anyhow::Result<(Evaluation, Rep
         },
         inputs: files,
         resources: checked,
+        places,
     };
     Ok((evaluation, meta))
+}
+
+/// Fingerprints of the findings in a previous JSON report.
+pub fn read_baseline(
+    path: &std::path::Path,
+) -> Result<std::collections::HashSet<String>, InputError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError::new(&shown, format!("cannot read baseline: {e}")))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| InputError::new(&shown, e.to_string()).at(Some(e.line()), Some(e.column())))?;
+    let findings = doc
+        .get("findings")
+        .and_then(|f| f.as_array())
+        .ok_or_else(|| {
+            InputError::new(&shown, "not a residency JSON report: no `findings` array").hint(
+                "write the baseline with `residency scan ... --format json --output baseline.json`",
+            )
+        })?;
+    Ok(findings
+        .iter()
+        .filter_map(|f| {
+            f.get("fingerprint")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        })
+        .collect())
 }
 
 /// Runs `scan`.
 pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<ExitStatus> {
     let setup = Setup::from_args(&args)?;
-    let (evaluation, meta) = scan(&setup, &args.paths)?;
+    let (mut evaluation, meta) = scan(&setup, &args.paths)?;
+    if let Some(path) = &args.baseline {
+        evaluation.subtract_baseline(&read_baseline(path)?);
+    }
     let opts = RenderOptions {
         color: use_color(color, args.output.is_some()) && args.format == Format::Table,
         width: terminal_width(),

@@ -129,6 +129,13 @@ pub struct Summary {
     pub waived: usize,
     /// No unwaived error.
     pub compliant: bool,
+    /// Findings left out because a baseline report already had them.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub baselined: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The result of one evaluation: sorted findings, per-asset verdicts and counts.
@@ -143,6 +150,34 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
+    /// Drops findings whose fingerprint `known` contains (a baseline), and recounts.
+    pub fn subtract_baseline(&mut self, known: &std::collections::HashSet<String>) {
+        let before = self.findings.len();
+        self.findings
+            .retain(|f| !known.contains(&f.fingerprint.to_string()));
+        let baselined = before - self.findings.len();
+        let mut s = Summary {
+            assets: self.summary.assets,
+            personal_data_assets: self.summary.personal_data_assets,
+            findings: self.findings.len(),
+            baselined: self.summary.baselined + baselined,
+            ..Summary::default()
+        };
+        for f in &self.findings {
+            if f.waived.is_some() {
+                s.waived += 1;
+                continue;
+            }
+            match f.severity {
+                Severity::Error => s.errors += 1,
+                Severity::Warning => s.warnings += 1,
+                Severity::Info => s.info += 1,
+            }
+        }
+        s.compliant = s.errors == 0;
+        self.summary = s;
+    }
+
     /// The worst unwaived severity, if any finding counts.
     pub fn worst(&self) -> Option<Severity> {
         self.findings

@@ -11,11 +11,13 @@
 mod parse;
 mod replicas;
 mod resolve;
+mod sources;
 
-pub use parse::{parse_plan, PlanSummary};
+pub use parse::{parse_plan, strip_instance_keys, PlanSummary};
 pub use resolve::{
     plan_assets, provider_of, CheckedResource, PlanOptions, PlanResult, ResourceTypes, TypeClass,
 };
+pub use sources::source_places;
 
 use crate::engine::Role;
 

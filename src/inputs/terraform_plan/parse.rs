@@ -89,6 +89,9 @@ pub struct ConfigResource {
 /// A module call.
 #[derive(Debug, Default, Deserialize)]
 pub struct ModuleCall {
+    /// Module source (`./modules/db`, a registry address, ...).
+    #[serde(default)]
+    pub source: Option<String>,
     /// Arguments passed to the module.
     #[serde(default)]
     pub expressions: HashMap<String, Value>,
