@@ -54,13 +54,10 @@ fn rule_json(rule: RuleId) -> Value {
 
 fn physical(place: Option<&Place>, fallback: &str) -> Value {
     match place {
-        Some(p) => {
-            let mut loc = json!({"artifactLocation": {"uri": p.uri}});
-            if let Some(l) = p.line {
-                loc["region"] = json!({"startLine": l});
-            }
-            loc
-        }
+        Some(p) => match p.line {
+            Some(l) => json!({"artifactLocation": {"uri": p.uri}, "region": {"startLine": l}}),
+            None => json!({"artifactLocation": {"uri": p.uri}}),
+        },
         None => json!({"artifactLocation": {"uri": fallback}}),
     }
 }
@@ -96,12 +93,12 @@ pub fn render(evaluation: &Evaluation, meta: &ReportMeta, out: &mut dyn Write) -
                     "gdpr-article": f.article,
                 }
             });
-            if let Some(w) = &f.waived {
-                r["suppressions"] = json!([{
+                        if let (Some(w), Some(obj)) = (&f.waived, r.as_object_mut()) {
+                obj.insert("suppressions".into(), json!([{
                     "kind": "external",
                     "status": "accepted",
-                    "justification": format!("waiver {} by {} ({}), until {}: {}", w.id, w.approver, w.ticket, w.expires, w.reason),
-                }]);
+                                        "justification": format!("waiver {} by {} ({}), until {}: {}", w.id, w.approver, w.ticket, w.expires, w.reason),
+                }]));
             }
             r
         })
