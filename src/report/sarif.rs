@@ -116,7 +116,6 @@ pub fn render(evaluation: &Evaluation, meta: &ReportMeta, out: &mut dyn Write) -
                 "name": "residency",
                 "version": meta.tool.version,
                 "semanticVersion": meta.tool.version,
-                "informationUri": "https://github.com/residency/residency",
                 "rules": rules,
             }},
             "automationDetails": {"id": format!("residency/{}/", meta.policy.name)},

@@ -10,10 +10,12 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::io::{BufReader, Read};
 use std::path::Path;
+use std::rc::Rc;
 
 /// Everything the scan keeps from a plan.
 #[derive(Debug, Default)]
@@ -166,19 +168,19 @@ impl PlannedModule {
     }
 }
 
-/// A reader that hashes what passes through it.
+/// A reader that hashes what passes through it (state shared so the parser can own the reader).
 struct Hashing<R> {
     inner: R,
-    hash: Sha256,
-    bytes: u64,
+    state: Rc<RefCell<(Sha256, u64)>>,
 }
 
 impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         let got = buf.get(..n).unwrap_or_default();
-        self.hash.update(got);
-        self.bytes += n as u64;
+        let mut st = self.state.borrow_mut();
+        st.0.update(got);
+        st.1 += n as u64;
         Ok(n)
     }
 }
@@ -499,14 +501,20 @@ pub fn parse_plan(path: &Path) -> Result<PlanSummary, InputError> {
     let shown = path.display().to_string();
     let file = std::fs::File::open(path)
         .map_err(|e| InputError::new(&shown, format!("cannot read: {e}")))?;
-    let mut reader = Hashing {
-        inner: BufReader::with_capacity(256 * 1024, file),
-        hash: Sha256::new(),
-        bytes: 0,
-    };
+    // The buffer sits outside the hashing layer and is owned by the parser: serde_json
+    // reads byte by byte through std's inlined `BufReader` fast path, and the hash
+    // sees the file in large blocks.
+    let hashed = Rc::new(RefCell::new((Sha256::new(), 0u64)));
+    let reader = BufReader::with_capacity(
+        256 * 1024,
+        Hashing {
+            inner: file,
+            state: Rc::clone(&hashed),
+        },
+    );
     let mut st = State::default();
     {
-        let mut de = serde_json::Deserializer::from_reader(&mut reader);
+        let mut de = serde_json::Deserializer::from_reader(reader);
         de::Deserializer::deserialize_map(&mut de, PlanVisitor(&mut st))
             .map_err(|e| json_error(&shown, &e))?;
         de.end().map_err(|e| json_error(&shown, &e))?;
@@ -550,14 +558,18 @@ pub fn parse_plan(path: &Path) -> Result<PlanSummary, InputError> {
         .hint("produce the plan with `terraform show -json plan.out`, not from a state file"));
     }
     let _ = st.complete;
+    let (bytes, sha256) = {
+        let h = hashed.borrow();
+        (h.1, crate::inputs::hex(&h.0.clone().finalize()))
+    };
     Ok(PlanSummary {
         format_version,
         terraform_version: st.terraform_version,
         resources: st.resources,
         variables: st.variables,
         configuration: st.configuration.unwrap_or_default(),
-        sha256: crate::inputs::hex(&reader.hash.finalize()),
-        bytes: reader.bytes,
+        bytes,
+        sha256,
     })
 }
 
