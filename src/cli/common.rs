@@ -4,7 +4,7 @@ use super::ColorChoice;
 use crate::geo::maxmind::GeoDb;
 use crate::knowledge::parse_date;
 use anyhow::Context;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use time::Date;
 
@@ -63,19 +63,4 @@ pub fn terminal_width() -> Option<u16> {
         return None;
     }
     std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
-}
-
-/// Writes `bytes` to `path`, or to stdout when `path` is `None`.
-pub fn write_output(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
-    match path {
-        Some(p) => {
-            std::fs::write(p, bytes).with_context(|| format!("cannot write {}", p.display()))
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(bytes)?;
-            out.flush()?;
-            Ok(())
-        }
-    }
 }

@@ -1,6 +1,6 @@
 //! `residency scan`: inventories in, findings out.
 
-use super::common::{open_geodb, parse_as_of, terminal_width, today, use_color, write_output};
+use super::common::{open_geodb, parse_as_of, terminal_width, today, use_color};
 use super::{ColorChoice, ExitStatus};
 use crate::engine::{evaluate, Evaluation, Facts, Severity};
 use crate::error::InputError;
@@ -17,6 +17,7 @@ use crate::report::{
     self, Format, GeoMeta, KnowledgeMeta, PolicyMeta, RenderOptions, ReportMeta, Tool,
 };
 use clap::{Args, ValueEnum};
+use std::io::Write as _;
 use std::path::PathBuf;
 use time::Date;
 
@@ -278,9 +279,21 @@ pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<ExitStatus> {
         color: use_color(color, args.output.is_some()) && args.format == Format::Table,
         width: terminal_width(),
     };
-    let mut buf = Vec::new();
-    report::render(&evaluation, &meta, args.format, opts, &mut buf)?;
-    write_output(args.output.as_deref(), &buf)?;
+    // Stream the report: a large plan's report is written as it is rendered.
+    match args.output.as_deref() {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            report::render(&evaluation, &meta, args.format, opts, &mut out)?;
+            out.flush()?;
+        }
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            report::render(&evaluation, &meta, args.format, opts, &mut out)?;
+            out.flush()?;
+        }
+    }
     Ok(if args.fail_on.fails(&evaluation) {
         ExitStatus::Failure
     } else {
