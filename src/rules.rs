@@ -36,6 +36,25 @@ pub struct RuleDoc {
     pub references: Vec<String>,
 }
 
+impl RuleDoc {
+    /// The rule's help as Markdown (docs/rules.md, SARIF `help.markdown`), under a heading of `level`.
+    pub fn markdown(&self, heading: &str) -> String {
+        format!(
+            "{heading} {} `{}`: {}\n\n*Default severity:* {} · *GDPR:* {}\n\n{}\n\n**Why.** {}\n\n**Fix.** {}\n\nViolates:\n\n```\n{}\n```\n\nComplies:\n\n```\n{}\n```\n",
+            self.id,
+            self.name,
+            self.title,
+            self.severity,
+            self.article,
+            self.summary,
+            self.rationale.trim().replace('\n', " "),
+            self.remediation.trim().replace('\n', " "),
+            self.violating.trim_matches('\n'),
+            self.complying.trim_matches('\n')
+        )
+    }
+}
+
 /// The embedded rule documents, in id order.
 pub const SOURCES: [(&str, &str); 11] = [
     ("RES001", include_str!("../policies/rules/RES001.toml")),

@@ -63,19 +63,7 @@ fn indent(s: &str) -> String {
 
 /// One rule as Markdown.
 pub fn markdown(d: &RuleDoc) -> String {
-    format!(
-        "## {} `{}`: {}\n\n*Default severity:* {} · *GDPR:* {}\n\n{}\n\n**Why.** {}\n\n**Fix.** {}\n\nViolates:\n\n```\n{}\n```\n\nComplies:\n\n```\n{}\n```\n",
-        d.id,
-        d.name,
-        d.title,
-        d.severity,
-        d.article,
-        d.summary,
-        d.rationale.trim().replace('\n', " "),
-        d.remediation.trim().replace('\n', " "),
-        d.violating.trim_matches('\n'),
-        d.complying.trim_matches('\n')
-    )
+    d.markdown("##")
 }
 
 /// Runs `explain`.

@@ -146,25 +146,11 @@ fn id_of(facts: &Facts, i: usize) -> &str {
 }
 
 fn summarise(findings: &[Finding], verdicts: &[AssetVerdict]) -> Summary {
-    let mut s = Summary {
-        assets: verdicts.len(),
-        personal_data_assets: verdicts.iter().filter(|v| v.personal_data).count(),
-        findings: findings.len(),
-        ..Summary::default()
-    };
-    for f in findings {
-        if f.waived.is_some() {
-            s.waived += 1;
-            continue;
-        }
-        match f.severity {
-            Severity::Error => s.errors += 1,
-            Severity::Warning => s.warnings += 1,
-            Severity::Info => s.info += 1,
-        }
-    }
-    s.compliant = s.errors == 0;
-    s
+    Summary::tally(
+        findings,
+        verdicts.len(),
+        verdicts.iter().filter(|v| v.personal_data).count(),
+    )
 }
 
 struct Ctx<'a> {

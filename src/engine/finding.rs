@@ -138,6 +138,31 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
+impl Summary {
+    /// Counts `findings` (waived ones apart) for an evaluation of `assets` assets.
+    pub fn tally(findings: &[Finding], assets: usize, personal_data_assets: usize) -> Summary {
+        let mut s = Summary {
+            assets,
+            personal_data_assets,
+            findings: findings.len(),
+            ..Summary::default()
+        };
+        for f in findings {
+            if f.waived.is_some() {
+                s.waived += 1;
+                continue;
+            }
+            match f.severity {
+                Severity::Error => s.errors += 1,
+                Severity::Warning => s.warnings += 1,
+                Severity::Info => s.info += 1,
+            }
+        }
+        s.compliant = s.errors == 0;
+        s
+    }
+}
+
 /// The result of one evaluation: sorted findings, per-asset verdicts and counts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Evaluation {
@@ -155,26 +180,12 @@ impl Evaluation {
         let before = self.findings.len();
         self.findings
             .retain(|f| !known.contains(&f.fingerprint.to_string()));
-        let baselined = before - self.findings.len();
-        let mut s = Summary {
-            assets: self.summary.assets,
-            personal_data_assets: self.summary.personal_data_assets,
-            findings: self.findings.len(),
-            baselined: self.summary.baselined + baselined,
-            ..Summary::default()
-        };
-        for f in &self.findings {
-            if f.waived.is_some() {
-                s.waived += 1;
-                continue;
-            }
-            match f.severity {
-                Severity::Error => s.errors += 1,
-                Severity::Warning => s.warnings += 1,
-                Severity::Info => s.info += 1,
-            }
-        }
-        s.compliant = s.errors == 0;
+        let mut s = Summary::tally(
+            &self.findings,
+            self.summary.assets,
+            self.summary.personal_data_assets,
+        );
+        s.baselined = self.summary.baselined + before - self.findings.len();
         self.summary = s;
     }
 

@@ -20,16 +20,7 @@ fn rule_json(rule: RuleId) -> Value {
     let Some(d) = rules::doc(rule) else {
         return json!({"id": rule.code(), "name": rule.name()});
     };
-    let markdown = format!(
-        "**{}** ({})\n\n{}\n\n**Why.** {}\n\n**Fix.** {}\n\nViolates:\n\n```\n{}\n```\n\nComplies:\n\n```\n{}\n```\n",
-        d.title,
-        d.article,
-        d.summary,
-        d.rationale.trim().replace('\n', " "),
-        d.remediation.trim().replace('\n', " "),
-        d.violating.trim_matches('\n'),
-        d.complying.trim_matches('\n')
-    );
+    let markdown = d.markdown("###");
     let text = format!(
         "{}\n\nWhy: {}\n\nFix: {}",
         d.summary,
