@@ -3,6 +3,7 @@
 
 pub mod common;
 pub mod explain;
+pub mod flows;
 pub mod geodb;
 pub mod policy;
 pub mod scan;
@@ -63,6 +64,8 @@ pub enum Command {
     Scan(scan::ScanArgs),
     /// Explain a rule: what it checks, why, and how to fix it.
     Explain(explain::ExplainArgs),
+    /// Read flow logs (VPC Flow Logs, Zeek conn.log) and report where data actually went.
+    Flows(flows::FlowsArgs),
     /// Validate and show policies.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -97,6 +100,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Scan(args) => scan::run(args, cli.color),
         Command::Explain(args) => explain::run(args),
+        Command::Flows(args) => flows::run(args),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Geodb(cmd) => geodb::run(cmd),
     }

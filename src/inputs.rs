@@ -1,6 +1,7 @@
 //! Input adapters: where untrusted bytes come in. Each adapter turns a file into
 //! engine assets with resolved locations, or an `InputError` naming the place.
 
+pub mod flow_log;
 pub mod inventory;
 pub mod source;
 pub mod terraform_plan;

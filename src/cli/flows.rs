@@ -1,0 +1,376 @@
+//! `residency flows`: where data actually went, from flow logs.
+
+use super::common::{open_geodb, parse_as_of, today};
+use super::ExitStatus;
+use crate::engine::Class;
+use crate::geo::{classify, GeoAnswer, METADATA_ADDRESS};
+use crate::inputs::flow_log::{read_log, BadLine, FlowFormat, FlowTally};
+use crate::knowledge::countries::country_name;
+use crate::knowledge::Knowledge;
+use crate::report::Tool;
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use time::Date;
+
+const FLOWS_HELP: &str = "\
+Examples:
+  residency flows vpc-flow-logs/2026/11/*.log.gz
+  residency flows conn.log --format table
+  zcat flows.log.gz | residency flows - --input-format vpc
+
+Every accepted flow is classed by its destination: internal (private, loopback, link-local, CGNAT,
+ULA, documentation; the cloud metadata address is counted apart), eea, adequate, conditional (US,
+CA: adequacy only for certified recipients), third_country, or unknown (no geodb record).
+Rejected, NODATA and SKIPDATA records carry no transfer and are counted apart. Bad lines are
+counted and the first ones reported with their line numbers; --strict makes any bad line an error.";
+
+/// Arguments of `flows`.
+#[derive(Debug, Args)]
+#[command(after_help = FLOWS_HELP)]
+pub struct FlowsArgs {
+    /// Flow logs (`-` for standard input); gzip-compressed files are read transparently.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Force the input format instead of detecting it.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_format: Option<FlowFormat>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = FlowsFormat::Table)]
+    pub format: FlowsFormat,
+    /// IP-to-country database (default: the one `geodb update` installed, else the embedded one).
+    #[arg(long, value_name = "FILE", env = "RESIDENCY_GEODB")]
+    pub geodb: Option<PathBuf>,
+    /// Replacement adequacy list (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub adequacy: Option<PathBuf>,
+    /// Class destinations as of this date. Default: today (UTC).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_as_of)]
+    pub as_of: Option<Date>,
+    /// Any bad line is an error (exit 2).
+    #[arg(long)]
+    pub strict: bool,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Output formats of `flows`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FlowsFormat {
+    /// A table per destination country.
+    Table,
+    /// JSON (summary, destinations, malformed lines).
+    Json,
+}
+
+/// Per-class counts of accepted flows.
+#[derive(Debug, Default, Serialize)]
+pub struct Classes {
+    /// Internal destinations.
+    pub internal: u64,
+    /// EEA.
+    pub eea: u64,
+    /// Adequate.
+    pub adequate: u64,
+    /// Conditional adequacy (US, CA).
+    pub conditional: u64,
+    /// No adequacy.
+    pub third_country: u64,
+    /// No geodb record.
+    pub unknown: u64,
+}
+
+/// The `summary` of a flow report.
+#[derive(Debug, Default, Serialize)]
+pub struct FlowSummary {
+    /// Data records read.
+    pub records: u64,
+    /// Rejected records.
+    pub rejected: u64,
+    /// NODATA / SKIPDATA records.
+    pub skipped: u64,
+    /// Bad lines.
+    pub malformed: u64,
+    /// Accepted flows per destination class.
+    pub classes: Classes,
+    /// Accepted flows to the cloud metadata address (also counted as internal).
+    pub metadata_flows: u64,
+    /// Accepted flows to public destinations per country (`unknown` for geodb misses).
+    pub flows_by_country: BTreeMap<String, u64>,
+    /// Bytes to public destinations per country (`unknown` for geodb misses).
+    pub bytes_by_country: BTreeMap<String, u64>,
+}
+
+/// Traffic to one network and port.
+#[derive(Debug, Serialize)]
+pub struct NetworkPort {
+    /// The destination /24 (IPv4) or /48 (IPv6).
+    pub network: String,
+    /// Destination port.
+    pub port: u16,
+    /// Flows.
+    pub flows: u64,
+    /// Bytes.
+    pub bytes: u64,
+}
+
+/// Traffic to one destination country (or `internal` / `unknown`).
+#[derive(Debug, Serialize)]
+pub struct CountryTraffic {
+    /// ISO code, `internal` or `unknown`.
+    pub country: String,
+    /// Country name.
+    pub name: String,
+    /// Class.
+    pub class: Class,
+    /// Flows.
+    pub flows: u64,
+    /// Bytes.
+    pub bytes: u64,
+    /// Distinct destination addresses.
+    pub addresses: u64,
+    /// Earliest start (Unix seconds).
+    pub first_seen: Option<u64>,
+    /// Latest end (Unix seconds).
+    pub last_seen: Option<u64>,
+    /// A source that sent traffic there.
+    pub sample_source: Option<IpAddr>,
+    /// Per network and port, most bytes first.
+    pub networks: Vec<NetworkPort>,
+}
+
+#[derive(Serialize)]
+struct InputMeta {
+    path: String,
+    format: FlowFormat,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    schema_version: u32,
+    tool: Tool,
+    as_of: String,
+    adequacy_list_date: &'a str,
+    geodb: &'a str,
+    inputs: Vec<InputMeta>,
+    summary: FlowSummary,
+    destinations: Vec<CountryTraffic>,
+    malformed_lines: &'a [BadLine],
+}
+
+/// (network, port) -> (flows, bytes).
+type PortTable = BTreeMap<(String, u16), (u64, u64)>;
+
+fn network_of(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let g = |i: usize| s.get(i).copied().unwrap_or(0);
+            format!("{:x}:{:x}:{:x}::/48", g(0), g(1), g(2))
+        }
+    }
+}
+
+/// Classes every destination and aggregates per country.
+pub fn summarise(
+    tally: &FlowTally,
+    geo: &dyn crate::geo::GeoLookup,
+    knowledge: &Knowledge,
+    as_of: Date,
+) -> anyhow::Result<(FlowSummary, Vec<CountryTraffic>)> {
+    let mut s = FlowSummary {
+        records: tally.records,
+        rejected: tally.rejected,
+        skipped: tally.skipped,
+        malformed: tally.malformed,
+        ..FlowSummary::default()
+    };
+    let mut by_country: BTreeMap<String, CountryTraffic> = BTreeMap::new();
+    let mut nets: BTreeMap<String, PortTable> = BTreeMap::new();
+    for (ip, d) in &tally.destinations {
+        let (key, name, class) = match classify(geo, *ip)? {
+            GeoAnswer::Internal(r) => {
+                if *ip == IpAddr::V4(METADATA_ADDRESS) {
+                    s.metadata_flows += d.flows;
+                }
+                ("internal".to_string(), r.label.to_string(), Class::Internal)
+            }
+            GeoAnswer::Country(c) => (
+                c.to_string(),
+                country_name(c),
+                knowledge.legal.class(c, as_of),
+            ),
+            GeoAnswer::NotFound => (
+                "unknown".to_string(),
+                "no geodb record".to_string(),
+                Class::Unknown,
+            ),
+        };
+        let slot = match class {
+            Class::Internal => &mut s.classes.internal,
+            Class::Eea => &mut s.classes.eea,
+            Class::Adequate => &mut s.classes.adequate,
+            Class::Conditional => &mut s.classes.conditional,
+            Class::ThirdCountry => &mut s.classes.third_country,
+            Class::Unknown => &mut s.classes.unknown,
+        };
+        *slot += d.flows;
+        if class != Class::Internal {
+            *s.flows_by_country.entry(key.clone()).or_default() += d.flows;
+            *s.bytes_by_country.entry(key.clone()).or_default() += d.bytes;
+        }
+        let e = by_country
+            .entry(key.clone())
+            .or_insert_with(|| CountryTraffic {
+                country: key.clone(),
+                name: if class == Class::Internal {
+                    "internal ranges".into()
+                } else {
+                    name
+                },
+                class,
+                flows: 0,
+                bytes: 0,
+                addresses: 0,
+                first_seen: None,
+                last_seen: None,
+                sample_source: None,
+                networks: Vec::new(),
+            });
+        e.flows += d.flows;
+        e.bytes += d.bytes;
+        e.addresses += 1;
+        e.first_seen = match (e.first_seen, d.first_seen) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        e.last_seen = match (e.last_seen, d.last_seen) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if e.sample_source.is_none() || d.sample_source.is_some_and(|s| Some(s) < e.sample_source) {
+            e.sample_source = d.sample_source.or(e.sample_source);
+        }
+        let n = nets.entry(key).or_default();
+        for (port, pc) in &d.ports {
+            let slot = n.entry((network_of(*ip), *port)).or_default();
+            slot.0 += pc.flows;
+            slot.1 += pc.bytes;
+        }
+    }
+    let mut out: Vec<CountryTraffic> = by_country.into_values().collect();
+    for c in &mut out {
+        if let Some(n) = nets.remove(&c.country) {
+            c.networks = n
+                .into_iter()
+                .map(|((network, port), (flows, bytes))| NetworkPort {
+                    network,
+                    port,
+                    flows,
+                    bytes,
+                })
+                .collect();
+            c.networks.sort_by(|a, b| {
+                b.bytes
+                    .cmp(&a.bytes)
+                    .then(a.network.cmp(&b.network))
+                    .then(a.port.cmp(&b.port))
+            });
+        }
+    }
+    out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.country.cmp(&b.country)));
+    Ok((s, out))
+}
+
+/// Runs `flows`.
+pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
+    let knowledge = Knowledge::load(args.adequacy.as_deref(), None)?;
+    let geo = open_geodb(args.geodb.as_deref())?;
+    let as_of = args.as_of.unwrap_or_else(today);
+    let mut tally = FlowTally::default();
+    let mut inputs = Vec::new();
+    for p in &args.paths {
+        let format = read_log(p, args.input_format, args.strict, &mut tally)?;
+        inputs.push(InputMeta {
+            path: p.display().to_string(),
+            format,
+        });
+    }
+    let (summary, destinations) = summarise(&tally, &geo, &knowledge, as_of)?;
+    let info = geo.info();
+    let geodb = format!("{} ({})", info.path, info.build_date);
+    let mut buf = Vec::new();
+    match args.format {
+        FlowsFormat::Json => {
+            let report = Report {
+                schema_version: 1,
+                tool: Tool::default(),
+                as_of: as_of.to_string(),
+                adequacy_list_date: &knowledge.legal.list_date,
+                geodb: &geodb,
+                inputs,
+                summary,
+                destinations,
+                malformed_lines: &tally.bad_lines,
+            };
+            serde_json::to_writer_pretty(&mut buf, &report)?;
+            writeln!(buf)?;
+        }
+        FlowsFormat::Table => {
+            let mut t = comfy_table::Table::new();
+            t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+            t.set_header(vec![
+                "destination",
+                "class",
+                "flows",
+                "bytes",
+                "addresses",
+                "top network:port",
+            ]);
+            for c in &destinations {
+                let top = c
+                    .networks
+                    .first()
+                    .map(|n| format!("{}:{}", n.network, n.port))
+                    .unwrap_or_default();
+                t.add_row(vec![
+                    format!("{} {}", c.country, c.name),
+                    c.class.as_str().to_string(),
+                    c.flows.to_string(),
+                    c.bytes.to_string(),
+                    c.addresses.to_string(),
+                    top,
+                ]);
+            }
+            writeln!(buf, "{t}")?;
+            let cl = &summary.classes;
+            writeln!(
+                buf,
+                "{} records: {} rejected, {} skipped (NODATA/SKIPDATA), {} malformed; accepted flows: {} internal ({} to the metadata address), {} eea, {} adequate, {} conditional, {} third_country, {} unknown",
+                summary.records, summary.rejected, summary.skipped, summary.malformed, cl.internal, summary.metadata_flows, cl.eea, cl.adequate, cl.conditional, cl.third_country, cl.unknown
+            )?;
+            for b in &tally.bad_lines {
+                writeln!(buf, "malformed: {}:{}: {}", b.file, b.line, b.reason)?;
+            }
+            writeln!(buf, "as of {as_of}, geodb {geodb}")?;
+        }
+    }
+    match &args.output {
+        Some(p) => std::fs::write(p, &buf)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&buf)?;
+            out.flush()?;
+        }
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,278 @@
+//! Flow logs generated from known geodb ranges: the per-country counts and bytes
+//! are known by construction, and must match exactly for every format.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs,
+    reason = "test and benchmark code: a panic is a failed run"
+)]
+
+mod common;
+
+use common::{residency, stderr, write_geodb};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// (destination, port, bytes, how many flows, disposition)
+#[derive(Clone, Copy)]
+enum Kind {
+    Accept,
+    Reject,
+    NoData,
+}
+
+fn traffic() -> Vec<(&'static str, u16, u64, usize, Kind)> {
+    vec![
+        ("5.10.1.1", 443, 100, 3, Kind::Accept),  // DE
+        ("5.10.2.7", 5432, 100, 2, Kind::Accept), // DE
+        ("6.20.0.9", 443, 1000, 3, Kind::Accept), // US
+        ("7.30.4.4", 443, 50, 2, Kind::Accept),   // IN
+        ("8.40.0.1", 25, 10, 4, Kind::Accept),    // GB
+        ("9.9.9.9", 53, 7, 1, Kind::Accept),      // not in the geodb
+        ("10.0.0.1", 8080, 5, 2, Kind::Accept),   // internal
+        ("169.254.169.254", 80, 1, 1, Kind::Accept),
+        ("6.20.0.9", 22, 0, 3, Kind::Reject),
+        ("5.10.1.1", 0, 0, 2, Kind::NoData),
+    ]
+}
+
+fn geodb(dir: &Path) -> PathBuf {
+    let p = dir.join("flows.mmdb");
+    write_geodb(
+        &p,
+        "GeoIP2-Country",
+        &[
+            ("5.10.0.0", 16, json!({"country": {"iso_code": "DE"}})),
+            ("6.20.0.0", 16, json!({"country": {"iso_code": "US"}})),
+            ("7.30.0.0", 16, json!({"country": {"iso_code": "IN"}})),
+            ("8.40.0.0", 16, json!({"country": {"iso_code": "GB"}})),
+        ],
+    );
+    p
+}
+
+fn vpc(header: bool, custom: bool) -> String {
+    let mut out = String::new();
+    if header {
+        out.push_str(if custom {
+            "version srcaddr dstaddr pkt-dstaddr dstport bytes start end action log-status\n"
+        } else {
+            "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"
+        });
+    }
+    let mut t = 1_780_000_000u64;
+    for (dst, port, bytes, n, kind) in traffic() {
+        for _ in 0..n {
+            t += 10;
+            let (action, status) = match kind {
+                Kind::Accept => ("ACCEPT", "OK"),
+                Kind::Reject => ("REJECT", "OK"),
+                Kind::NoData => ("-", "NODATA"),
+            };
+            if custom {
+                // Behind a NAT gateway: dstaddr is the gateway, pkt-dstaddr the real destination.
+                let (d, p, b) = if matches!(kind, Kind::NoData) {
+                    ("-", "-".to_string(), "-".to_string())
+                } else {
+                    (dst, port.to_string(), bytes.to_string())
+                };
+                out.push_str(&format!(
+                    "5 10.0.1.5 10.0.9.9 {d} {p} {b} {t} {} {action} {status}\n",
+                    t + 5
+                ));
+            } else if matches!(kind, Kind::NoData) {
+                out.push_str(&format!(
+                    "2 123456789012 eni-0a1 - - - - - - - {t} {} - NODATA\n",
+                    t + 5
+                ));
+            } else {
+                out.push_str(&format!("2 123456789012 eni-0a1 10.0.1.5 {dst} 40000 {port} 6 3 {bytes} {t} {} {action} {status}\n", t + 5));
+            }
+        }
+    }
+    out.push_str("2 this line is broken\n");
+    out
+}
+
+fn zeek_tsv() -> String {
+    let mut out = String::from("#separator \\x09\n#set_separator\t,\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\n#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\n");
+    let mut t = 1_780_000_000u64;
+    for (dst, port, bytes, n, kind) in traffic() {
+        if matches!(kind, Kind::NoData) {
+            continue;
+        }
+        for _ in 0..n {
+            t += 10;
+            let state = if matches!(kind, Kind::Reject) {
+                "REJ"
+            } else {
+                "SF"
+            };
+            let b = if matches!(kind, Kind::Reject) {
+                "-".to_string()
+            } else {
+                bytes.to_string()
+            };
+            out.push_str(&format!(
+                "{t}.25\tC{t}\t10.0.1.5\t40000\t{dst}\t{port}\ttcp\t-\t1.5\t{b}\t99\t{state}\n"
+            ));
+        }
+    }
+    out.push_str("#close\t2026-11-28-00-00-00\n");
+    out.push_str("broken\tline\n");
+    out
+}
+
+fn zeek_json() -> String {
+    let mut out = String::new();
+    let mut t = 1_780_000_000u64;
+    for (dst, port, bytes, n, kind) in traffic() {
+        if matches!(kind, Kind::NoData) {
+            continue;
+        }
+        for _ in 0..n {
+            t += 10;
+            let state = if matches!(kind, Kind::Reject) {
+                "REJ"
+            } else {
+                "SF"
+            };
+            out.push_str(&json!({"ts": t as f64 + 0.25, "uid": format!("C{t}"), "id.orig_h": "10.0.1.5", "id.orig_p": 40000, "id.resp_h": dst, "id.resp_p": port, "proto": "tcp", "duration": 1.5, "orig_bytes": bytes, "resp_bytes": 99, "conn_state": state}).to_string());
+            out.push('\n');
+        }
+    }
+    out.push_str("{\"broken\": \n");
+    out
+}
+
+fn run(path: &Path, db: &Path) -> Value {
+    let o = residency(&[
+        "flows",
+        path.to_str().unwrap(),
+        "--geodb",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+        "--as-of",
+        "2026-11-28",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn check(doc: &Value, with_nodata: bool) {
+    let s = &doc["summary"];
+    let skipped = if with_nodata { 2 } else { 0 };
+    // 18 accepted + 3 rejected + NODATA + 1 malformed line.
+    assert_eq!(s["records"], 18 + 3 + skipped + 1, "{s}");
+    assert_eq!(s["rejected"], 3);
+    assert_eq!(s["skipped"], skipped);
+    assert_eq!(s["malformed"], 1);
+    assert_eq!(
+        s["classes"],
+        json!({"internal": 3, "eea": 5, "adequate": 4, "conditional": 3, "third_country": 2, "unknown": 1})
+    );
+    assert_eq!(s["metadata_flows"], 1);
+    assert_eq!(
+        s["flows_by_country"],
+        json!({"DE": 5, "GB": 4, "IN": 2, "US": 3, "unknown": 1})
+    );
+    assert_eq!(
+        s["bytes_by_country"],
+        json!({"DE": 500, "GB": 40, "IN": 100, "US": 3000, "unknown": 7})
+    );
+    let de = doc["destinations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["country"] == "DE")
+        .unwrap();
+    assert_eq!(de["addresses"], 2);
+    assert_eq!(de["networks"].as_array().unwrap().len(), 2);
+    assert_eq!(de["sample_source"], "10.0.1.5");
+    assert!(doc["malformed_lines"][0]["line"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn vpc_default_with_and_without_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    for header in [true, false] {
+        let p = dir.path().join(format!("vpc-{header}.log"));
+        std::fs::write(&p, vpc(header, false)).unwrap();
+        let doc = run(&p, &db);
+        check(&doc, true);
+        assert_eq!(doc["inputs"][0]["format"], "vpc");
+        let line = doc["malformed_lines"][0]["line"].as_u64().unwrap();
+        assert_eq!(
+            line,
+            24 + u64::from(header),
+            "the broken line is the last one"
+        );
+    }
+}
+
+#[test]
+fn vpc_custom_format_uses_pkt_dstaddr() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let p = dir.path().join("vpc-custom.log");
+    std::fs::write(&p, vpc(true, true)).unwrap();
+    check(&run(&p, &db), true);
+}
+
+#[test]
+fn zeek_tsv_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let tsv = dir.path().join("conn.log");
+    std::fs::write(&tsv, zeek_tsv()).unwrap();
+    let doc = run(&tsv, &db);
+    check(&doc, false);
+    assert_eq!(doc["inputs"][0]["format"], "zeek-tsv");
+    let js = dir.path().join("conn.json");
+    std::fs::write(&js, zeek_json()).unwrap();
+    let doc = run(&js, &db);
+    check(&doc, false);
+    assert_eq!(doc["inputs"][0]["format"], "zeek-json");
+}
+
+#[test]
+fn gzipped_logs_are_read_transparently() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let p = dir.path().join("flows.log.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(vpc(true, false).as_bytes()).unwrap();
+    std::fs::write(&p, gz.finish().unwrap()).unwrap();
+    check(&run(&p, &db), true);
+}
+
+#[test]
+fn strict_and_unrecognisable_input_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let p = dir.path().join("vpc.log");
+    std::fs::write(&p, vpc(true, false)).unwrap();
+    let o = residency(&[
+        "flows",
+        p.to_str().unwrap(),
+        "--geodb",
+        db.to_str().unwrap(),
+        "--strict",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("vpc.log:25:"), "{}", stderr(&o));
+    let junk = dir.path().join("notes.txt");
+    std::fs::write(&junk, "dear diary\nnothing to see\n").unwrap();
+    let o = residency(&["flows", junk.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a flow log") && stderr(&o).contains("--input-format"),
+        "{}",
+        stderr(&o)
+    );
+}
