@@ -5,6 +5,7 @@
 //! everything in (see `tests/architecture.rs`).
 
 pub mod country;
+pub mod egress;
 pub mod evaluate;
 pub mod finding;
 pub mod legal;
@@ -13,6 +14,7 @@ pub mod policy;
 pub mod rule;
 
 pub use country::Country;
+pub use egress::{evaluate_egress, EgressAddress};
 pub use evaluate::evaluate;
 pub use finding::{
     AssetVerdict, Evaluation, Finding, FindingLocation, Fingerprint, Summary, WaiverRef,
@@ -23,6 +25,7 @@ pub use model::{
     RecipientCertification, Role, TransferBasis,
 };
 pub use policy::{
-    glob_match, ApprovedTransfer, ConditionalAdequacy, Policy, ProviderRequirement, Waiver,
+    glob_match, ApprovedRecipient, ApprovedTransfer, ConditionalAdequacy, Policy,
+    ProviderRequirement, Waiver,
 };
 pub use rule::{RuleId, Severity};

@@ -57,6 +57,40 @@ struct RawFile {
     waiver: Vec<RawWaiver>,
     #[serde(default)]
     resource_types: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    egress: Option<RawEgress>,
+    #[serde(default)]
+    approved_recipient: Vec<RawRecipient>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEgress {
+    #[serde(default)]
+    allowed_cidrs: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecipient {
+    id: Spanned<String>,
+    name: String,
+    cidrs: Vec<Spanned<String>>,
+    mechanism: String,
+    #[serde(default)]
+    certification: Option<RawCertification>,
+    #[serde(default)]
+    scc_module: Option<u8>,
+    #[serde(default)]
+    tia: Option<String>,
+    #[serde(default)]
+    supplementary_measures: Vec<String>,
+    #[serde(default)]
+    derogation: Option<String>,
+    approver: String,
+    ticket: String,
+    #[serde(default)]
+    expires: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -491,6 +525,64 @@ fn parse(
             expires,
         });
     }
+    let cidr = |s: &Spanned<String>, field: &str| -> Result<ipnet::IpNet, InputError> {
+        let t = s.get_ref().trim();
+        t.parse::<ipnet::IpNet>()
+            .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| {
+                spanned_err(
+                    file,
+                    text,
+                    s.span(),
+                    field,
+                    format!("`{t}` is not a network"),
+                )
+                .hint("write a CIDR such as `52.95.0.0/16` or `2a05:d000::/25`, or one address")
+            })
+    };
+    if let Some(e) = &raw.egress {
+        for c in &e.allowed_cidrs {
+            p.egress_cidrs.push(cidr(c, "egress.allowed_cidrs")?);
+        }
+    }
+    for r in &raw.approved_recipient {
+        let id = r.id.get_ref().clone();
+        let field = format!("approved_recipient `{id}`");
+        let expires = required_date(file, text, &r.id, r.expires.as_ref(), &field)?;
+        let raw_t = RawTransfer {
+            mechanism: r.mechanism.clone(),
+            certification: r.certification.clone(),
+            scc_module: r.scc_module,
+            tia: r.tia.clone(),
+            supplementary_measures: r.supplementary_measures.clone(),
+            derogation: r.derogation.clone(),
+            expires: None,
+        };
+        let mut basis = transfer_basis(file, text, None, &field, &raw_t)?;
+        basis.expires = Some(expires);
+        basis.origin = crate::engine::BasisOrigin::Approval(id.clone());
+        let mut cidrs = Vec::new();
+        for c in &r.cidrs {
+            cidrs.push(cidr(c, &format!("{field}.cidrs"))?);
+        }
+        if cidrs.is_empty() {
+            return Err(spanned_err(
+                file,
+                text,
+                r.id.span(),
+                &format!("{field}.cidrs"),
+                "a recipient needs at least one network".into(),
+            ));
+        }
+        p.recipients.push(crate::engine::ApprovedRecipient {
+            id,
+            name: r.name.clone(),
+            cidrs,
+            basis,
+            approver: r.approver.clone(),
+            ticket: r.ticket.clone(),
+        });
+    }
     for a in &raw.approved_transfer {
         let id = a.id.get_ref().clone();
         let field = format!("approved_transfer `{id}`");
@@ -591,6 +683,8 @@ fn defaults() -> Policy {
         severities: BTreeMap::new(),
         waivers: Vec::new(),
         approvals: Vec::new(),
+        egress_cidrs: Vec::new(),
+        recipients: Vec::new(),
     }
 }
 

@@ -56,7 +56,7 @@ impl RuleDoc {
 }
 
 /// The embedded rule documents, in id order.
-pub const SOURCES: [(&str, &str); 11] = [
+pub const SOURCES: [(&str, &str); 13] = [
     ("RES001", include_str!("../policies/rules/RES001.toml")),
     ("RES002", include_str!("../policies/rules/RES002.toml")),
     ("RES003", include_str!("../policies/rules/RES003.toml")),
@@ -68,6 +68,8 @@ pub const SOURCES: [(&str, &str); 11] = [
     ("RES009", include_str!("../policies/rules/RES009.toml")),
     ("RES010", include_str!("../policies/rules/RES010.toml")),
     ("RES011", include_str!("../policies/rules/RES011.toml")),
+    ("RES012", include_str!("../policies/rules/RES012.toml")),
+    ("RES013", include_str!("../policies/rules/RES013.toml")),
 ];
 
 /// Parses every rule document; errors name the file.

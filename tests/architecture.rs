@@ -14,7 +14,12 @@ use std::path::Path;
 
 const FORBIDDEN: &[&str] = &[
     "std::fs",
-    "std::net",
+    // Addresses are values; sockets and name resolution are I/O.
+    "TcpStream",
+    "TcpListener",
+    "UdpSocket",
+    "ToSocketAddrs",
+    "lookup_host",
     "std::env",
     "std::process",
     "tokio",

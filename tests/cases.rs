@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{evaluate_files, root, summary_lines};
+use common::{evaluate_files, residency, root, summary_lines};
 use residency::engine::RuleId;
 use serde::Deserialize;
 use std::path::Path;
@@ -44,14 +44,19 @@ fn every_rule_has_a_violating_and_a_complying_case() {
     let cases = root().join("fixtures/cases");
     for rule in RuleId::ALL {
         let dir = cases.join(format!("{}-{}", rule.code(), rule.name()));
+        let ext = if dir.join("violates.log").is_file() {
+            "log"
+        } else {
+            "yaml"
+        };
         assert!(
-            dir.join("violates.yaml").is_file(),
-            "missing {}/violates.yaml",
+            dir.join(format!("violates.{ext}")).is_file(),
+            "missing {}/violates.{ext}",
             dir.display()
         );
         assert!(
-            dir.join("complies.yaml").is_file(),
-            "missing {}/complies.yaml",
+            dir.join(format!("complies.{ext}")).is_file(),
+            "missing {}/complies.{ext}",
             dir.display()
         );
         let expect: Expect =
@@ -93,10 +98,49 @@ fn cases_give_exactly_the_expected_findings() {
             ("violates", &expect.violates),
             ("complies", &expect.complies),
         ] {
-            let inventory = dir.join(format!("{variant}.yaml"));
-            let e = evaluate_files(&[&inventory], &policy_for(&dir, variant), &expect.as_of);
             let mut want = expected.clone();
             want.sort();
+            let log = dir.join(format!("{variant}.log"));
+            if log.is_file() {
+                // Flow-log cases run through `residency flows` (embedded geodb).
+                let o = residency(&[
+                    "flows",
+                    log.to_str().unwrap(),
+                    "--policy",
+                    &policy_for(&dir, variant),
+                    "--format",
+                    "json",
+                    "--as-of",
+                    &expect.as_of,
+                ]);
+                let doc: serde_json::Value =
+                    serde_json::from_slice(&o.stdout).unwrap_or_else(|_| {
+                        panic!("{}: {}", log.display(), String::from_utf8_lossy(&o.stderr))
+                    });
+                let mut got: Vec<String> = doc["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "{} {}",
+                            f["rule"].as_str().unwrap(),
+                            f["subject"].as_str().unwrap()
+                        )
+                    })
+                    .collect();
+                got.sort();
+                assert_eq!(got, want, "{}", log.display());
+                assert_eq!(
+                    o.status.code(),
+                    Some(if want.is_empty() { 0 } else { 1 }),
+                    "{}",
+                    log.display()
+                );
+                continue;
+            }
+            let inventory = dir.join(format!("{variant}.yaml"));
+            let e = evaluate_files(&[&inventory], &policy_for(&dir, variant), &expect.as_of);
             assert_eq!(summary_lines(&e), want, "{}", inventory.display());
         }
     }

@@ -53,7 +53,7 @@ fn sarif_validates_against_the_official_schema() {
         assert!(errors.is_empty(), "{input}: {errors:#?}");
         let run = &log["runs"][0];
         let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-        assert_eq!(rules.len(), 11);
+        assert_eq!(rules.len(), 13);
         assert!(rules
             .iter()
             .all(|r| r["help"]["markdown"].as_str().unwrap().contains("**Fix.**")));

@@ -194,7 +194,7 @@ fn explain_lists_and_explains_rules() {
     assert!(stderr(&bad).contains("did you mean"), "{}", stderr(&bad));
     let json: serde_json::Value =
         serde_json::from_slice(&residency(&["explain", "--format", "json"]).stdout).unwrap();
-    assert_eq!(json.as_array().unwrap().len(), 11);
+    assert_eq!(json.as_array().unwrap().len(), 13);
 }
 
 #[test]

@@ -159,7 +159,8 @@ fn run(path: &Path, db: &Path) -> Value {
         "--as-of",
         "2026-11-28",
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Traffic to the US (no approved recipient), India and an unplaced address fails.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
@@ -194,6 +195,81 @@ fn check(doc: &Value, with_nodata: bool) {
     assert_eq!(de["networks"].as_array().unwrap().len(), 2);
     assert_eq!(de["sample_source"], "10.0.1.5");
     assert!(doc["malformed_lines"][0]["line"].as_u64().unwrap() > 0);
+    let findings: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["rule"].as_str().unwrap(),
+                f["subject"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        findings,
+        [
+            "RES012 egress:IN",
+            "RES012 egress:US",
+            "RES013 egress:unknown"
+        ]
+    );
+    let us = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["subject"] == "egress:US")
+        .unwrap();
+    let m = us["message"].as_str().unwrap();
+    assert!(
+        m.starts_with("3 flows, 3000 bytes to US (1 addresses; top 6.20.0.0/24:443)"),
+        "{m}"
+    );
+    assert!(m.contains("Data Privacy Framework"), "{m}");
+}
+
+#[test]
+fn approved_recipients_and_allowed_networks_clear_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let log = dir.path().join("vpc.log");
+    std::fs::write(&log, vpc(true, false)).unwrap();
+    let policy = dir.path().join("p.toml");
+    std::fs::write(
+        &policy,
+        "[policy]\nname = \"p\"\nextends = \"gdpr\"\n\n[egress]\nallowed_cidrs = [\"9.9.9.9\", \"7.30.0.0/16\"]\n\n[[approved_recipient]]\nid = \"AR-1\"\nname = \"mailer\"\ncidrs = [\"6.20.0.0/24\"]\nmechanism = \"scc\"\ntia = \"TIA-1\"\nsupplementary_measures = [\"tls\"]\napprover = \"DPO\"\nticket = \"T-1\"\nexpires = 2027-01-31\n",
+    )
+    .unwrap();
+    let args = [
+        "flows",
+        log.to_str().unwrap(),
+        "--geodb",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+        "--policy",
+        policy.to_str().unwrap(),
+    ];
+    let mut with_date = args.to_vec();
+    with_date.extend(["--as-of", "2026-11-28"]);
+    let o = residency(&with_date);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["findings"], json!([]));
+    // After the approval expires, the US flows count again and RES010 says why.
+    let mut later = args.to_vec();
+    later.extend(["--as-of", "2027-02-01"]);
+    let o = residency(&later);
+    assert_eq!(o.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rules: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["RES010", "RES012"]);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use super::common::{open_geodb, parse_as_of, today};
 use super::ExitStatus;
-use crate::engine::Class;
+use crate::engine::{evaluate_egress, Class, EgressAddress};
 use crate::geo::{classify, GeoAnswer, METADATA_ADDRESS};
 use crate::inputs::flow_log::{read_log, BadLine, FlowFormat, FlowTally};
 use crate::knowledge::countries::country_name;
@@ -53,6 +53,13 @@ pub struct FlowsArgs {
     /// Any bad line is an error (exit 2).
     #[arg(long)]
     pub strict: bool,
+    /// Policy: a preset (gdpr, eea-only, sovereign) or a TOML file (`[egress] allowed_cidrs`,
+    /// `[[approved_recipient]]`).
+    #[arg(long, short = 'p', default_value = crate::policies::DEFAULT, value_name = "NAME|FILE")]
+    pub policy: String,
+    /// Lowest unwaived severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = super::scan::FailOn::Error)]
+    pub fail_on: super::scan::FailOn,
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -154,12 +161,50 @@ struct Report<'a> {
     schema_version: u32,
     tool: Tool,
     as_of: String,
+    policy: &'a str,
+    policy_hash: &'a str,
     adequacy_list_date: &'a str,
     geodb: &'a str,
     inputs: Vec<InputMeta>,
     summary: FlowSummary,
+    findings: &'a [crate::engine::Finding],
     destinations: Vec<CountryTraffic>,
     malformed_lines: &'a [BadLine],
+}
+
+/// The per-address view the engine judges.
+pub fn egress_addresses(
+    tally: &FlowTally,
+    geo: &dyn crate::geo::GeoLookup,
+    geo_label: &str,
+) -> anyhow::Result<Vec<EgressAddress>> {
+    let mut out = Vec::with_capacity(tally.destinations.len());
+    for (ip, d) in &tally.destinations {
+        let (country, internal) = match classify(geo, *ip)? {
+            GeoAnswer::Internal(_) => (None, true),
+            GeoAnswer::Country(c) => (Some(c), false),
+            GeoAnswer::NotFound => (None, false),
+        };
+        let top = d
+            .ports
+            .iter()
+            .max_by(|a, b| a.1.bytes.cmp(&b.1.bytes).then(b.0.cmp(a.0)))
+            .map(|(port, _)| format!("{}:{port}", network_of(*ip)));
+        out.push(EgressAddress {
+            ip: *ip,
+            country,
+            internal,
+            flows: d.flows,
+            bytes: d.bytes,
+            first_seen: d.first_seen,
+            last_seen: d.last_seen,
+            sample_source: d.sample_source,
+            top,
+            source: format!("geodb {geo_label}"),
+        });
+    }
+    out.sort_by_key(|a| a.ip);
+    Ok(out)
 }
 
 /// (network, port) -> (flows, bytes).
@@ -307,6 +352,17 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     let (summary, destinations) = summarise(&tally, &geo, &knowledge, as_of)?;
     let info = geo.info();
     let geodb = format!("{} ({})", info.path, info.build_date);
+    let policy = crate::policies::load(&args.policy)?;
+    let addresses = egress_addresses(&tally, &geo, &geodb)?;
+    let mut findings = evaluate_egress(&addresses, &policy.policy, &knowledge.legal, as_of);
+    findings
+        .sort_by(|a, b| (a.severity, a.rule, &a.subject).cmp(&(b.severity, b.rule, &b.subject)));
+    let worst = findings.iter().map(|f| f.severity).min();
+    let fails = match (args.fail_on, worst) {
+        (super::scan::FailOn::Never, _) | (_, None) => false,
+        (super::scan::FailOn::Error, Some(s)) => s == crate::engine::Severity::Error,
+        (super::scan::FailOn::Warning, Some(s)) => s <= crate::engine::Severity::Warning,
+    };
     let mut buf = Vec::new();
     match args.format {
         FlowsFormat::Json => {
@@ -314,10 +370,13 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
                 schema_version: 1,
                 tool: Tool::default(),
                 as_of: as_of.to_string(),
+                policy: &policy.policy.name,
+                policy_hash: &policy.hash,
                 adequacy_list_date: &knowledge.legal.list_date,
                 geodb: &geodb,
                 inputs,
                 summary,
+                findings: &findings,
                 destinations,
                 malformed_lines: &tally.bad_lines,
             };
@@ -360,6 +419,25 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
             for b in &tally.bad_lines {
                 writeln!(buf, "malformed: {}:{}: {}", b.file, b.line, b.reason)?;
             }
+            for f in &findings {
+                writeln!(
+                    buf,
+                    "{} {} {} {}: {}\n  fix: {}",
+                    f.severity.as_str(),
+                    f.rule.code(),
+                    f.name,
+                    f.subject,
+                    f.message,
+                    f.remediation
+                )?;
+            }
+            if findings.is_empty() {
+                writeln!(
+                    buf,
+                    "no findings: every transfer is allowed by policy `{}`",
+                    policy.policy.name
+                )?;
+            }
             writeln!(buf, "as of {as_of}, geodb {geodb}")?;
         }
     }
@@ -372,5 +450,9 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
             out.flush()?;
         }
     }
-    Ok(ExitStatus::Success)
+    Ok(if fails {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
 }

@@ -141,6 +141,44 @@ pub fn evaluate(facts: &Facts, policy: &Policy, legal: &LegalKnowledge, as_of: D
     }
 }
 
+/// Whether transfers to `country` are allowed without a declared basis (EEA, policy
+/// extras, adequacy): `Ok(label)` or `Err(reason)`, exactly as assets are judged.
+pub(crate) fn judge_destination(
+    policy: &Policy,
+    legal: &LegalKnowledge,
+    as_of: Date,
+    country: Country,
+) -> Result<Cow<'static, str>, String> {
+    let ctx = Ctx {
+        policy,
+        legal,
+        as_of,
+        standings: vec![Cell::new(None); 26 * 26],
+    };
+    let recipient = Asset {
+        id: String::new(),
+        name: None,
+        kind: None,
+        role: Role::SubProcessor,
+        location: super::model::Location::default(),
+        operator: None,
+        data: super::model::DataProfile {
+            categories: vec!["user".into()],
+            declared: true,
+            special: false,
+            inferred: false,
+        },
+        transfer: None,
+        copy_of: None,
+    };
+    match ctx.judge(country, &recipient, None) {
+        Judgement::Allowed(label) => Ok(label),
+        Judgement::Uncertified(r) | Judgement::MissingSafeguards(r) | Judgement::Blocked(r) => {
+            Err(r)
+        }
+    }
+}
+
 fn id_of(facts: &Facts, i: usize) -> &str {
     facts.assets.get(i).map_or("", |a| a.id.as_str())
 }

@@ -110,6 +110,27 @@ pub struct Policy {
     pub waivers: Vec<Waiver>,
     /// Approved transfers.
     pub approvals: Vec<ApprovedTransfer>,
+    /// Destination networks always allowed for egress (e.g. the company's own EEA ranges).
+    pub egress_cidrs: Vec<ipnet::IpNet>,
+    /// Recipients whose published networks are approved under a transfer basis.
+    pub recipients: Vec<ApprovedRecipient>,
+}
+
+/// A recipient approved for egress: its networks, and the basis its transfers rest on.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ApprovedRecipient {
+    /// Approval id, e.g. `AR-2026-001`.
+    pub id: String,
+    /// Who it is (e.g. the e-mail vendor).
+    pub name: String,
+    /// Its networks.
+    pub cidrs: Vec<ipnet::IpNet>,
+    /// The basis (mechanism, TIA, measures); `expires` is required.
+    pub basis: TransferBasis,
+    /// Who approved it.
+    pub approver: String,
+    /// Ticket.
+    pub ticket: String,
 }
 
 impl Policy {

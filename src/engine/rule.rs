@@ -62,11 +62,15 @@ pub enum RuleId {
     ApprovalExpired,
     /// RES011: a waiver matches no finding.
     WaiverUnused,
+    /// RES012: flows carried data to a destination the policy does not allow.
+    EgressOutsideAllowed,
+    /// RES013: flows went to addresses no geodb record places (fail closed).
+    EgressDestinationUnknown,
 }
 
 impl RuleId {
     /// Every rule, in id order.
-    pub const ALL: [RuleId; 11] = [
+    pub const ALL: [RuleId; 13] = [
         RuleId::StorageOutsideAllowed,
         RuleId::CopyOutsideAllowed,
         RuleId::LocationUnknown,
@@ -78,6 +82,8 @@ impl RuleId {
         RuleId::WaiverExpired,
         RuleId::ApprovalExpired,
         RuleId::WaiverUnused,
+        RuleId::EgressOutsideAllowed,
+        RuleId::EgressDestinationUnknown,
     ];
 
     /// Stable id, e.g. `RES001`.
@@ -94,6 +100,8 @@ impl RuleId {
             RuleId::WaiverExpired => "RES009",
             RuleId::ApprovalExpired => "RES010",
             RuleId::WaiverUnused => "RES011",
+            RuleId::EgressOutsideAllowed => "RES012",
+            RuleId::EgressDestinationUnknown => "RES013",
         }
     }
 
@@ -111,6 +119,8 @@ impl RuleId {
             RuleId::WaiverExpired => "waiver-expired",
             RuleId::ApprovalExpired => "approval-expired",
             RuleId::WaiverUnused => "waiver-unused",
+            RuleId::EgressOutsideAllowed => "egress-outside-allowed",
+            RuleId::EgressDestinationUnknown => "egress-destination-unknown",
         }
     }
 
@@ -134,6 +144,8 @@ impl RuleId {
             RuleId::ForeignJurisdictionProvider => "Art. 48; CJEU C-311/18",
             RuleId::SharedFailureDomain => "Art. 32(1)(b)-(c)",
             RuleId::WaiverExpired | RuleId::ApprovalExpired | RuleId::WaiverUnused => "Art. 5(2)",
+            RuleId::EgressOutsideAllowed => "Art. 44, 45, 46",
+            RuleId::EgressDestinationUnknown => "Art. 5(2), 44",
         }
     }
 

@@ -1,0 +1,214 @@
+//! Egress: accepted network flows are transfers. Each destination address is
+//! allowed by a policy CIDR, by an approved recipient (with its transfer basis),
+//! or by its country's standing under the policy; what is left is RES012 per
+//! destination country, and RES013 for addresses no geodb record places.
+
+use super::country::Country;
+use super::evaluate::judge_destination;
+use super::finding::{Finding, FindingLocation, Fingerprint};
+use super::legal::LegalKnowledge;
+use super::policy::Policy;
+use super::rule::RuleId;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use time::Date;
+
+/// Traffic to one destination address, as the adapter counted it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EgressAddress {
+    /// The address.
+    pub ip: IpAddr,
+    /// Its country, `None` when no geodb record places it.
+    pub country: Option<Country>,
+    /// Internal ranges are never transfers.
+    pub internal: bool,
+    /// Accepted flows.
+    pub flows: u64,
+    /// Bytes sent.
+    pub bytes: u64,
+    /// Earliest start (Unix seconds).
+    pub first_seen: Option<u64>,
+    /// Latest end (Unix seconds).
+    pub last_seen: Option<u64>,
+    /// A source that sent to it.
+    pub sample_source: Option<IpAddr>,
+    /// Top network:port, for messages.
+    pub top: Option<String>,
+    /// Where the country came from.
+    pub source: String,
+}
+
+#[derive(Default)]
+struct Group {
+    flows: u64,
+    bytes: u64,
+    addresses: u64,
+    first: Option<u64>,
+    last: Option<u64>,
+    sample: Option<IpAddr>,
+    tops: Vec<(u64, String)>,
+    reason: String,
+    source: String,
+}
+
+/// Findings for flows that no policy rule allows, one per destination country.
+pub fn evaluate_egress(
+    addresses: &[EgressAddress],
+    policy: &Policy,
+    legal: &LegalKnowledge,
+    as_of: Date,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut expired_reported = Vec::new();
+    let mut judged: BTreeMap<Option<Country>, Result<Cow<'static, str>, String>> = BTreeMap::new();
+    let mut groups: BTreeMap<Option<Country>, Group> = BTreeMap::new();
+    for a in addresses.iter().filter(|a| !a.internal) {
+        if policy.egress_cidrs.iter().any(|n| n.contains(&a.ip)) {
+            continue;
+        }
+        if let Some(r) = policy
+            .recipients
+            .iter()
+            .find(|r| r.cidrs.iter().any(|n| n.contains(&a.ip)))
+        {
+            match r.basis.expires {
+                Some(e) if e < as_of => {
+                    if !expired_reported.contains(&r.id) {
+                        expired_reported.push(r.id.clone());
+                        out.push(expired(r.id.as_str(), &r.name, e));
+                    }
+                }
+                _ => continue,
+            }
+        }
+        let verdict = judged
+            .entry(a.country)
+            .or_insert_with(|| match a.country {
+                Some(c) => judge_destination(policy, legal, as_of, c),
+                None => Err("no geodb record places these addresses".into()),
+            })
+            .clone();
+        let Err(reason) = verdict else { continue };
+        let g = groups.entry(a.country).or_default();
+        g.flows += a.flows;
+        g.bytes += a.bytes;
+        g.addresses += 1;
+        g.first = match (g.first, a.first_seen) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        g.last = match (g.last, a.last_seen) {
+            (Some(x), Some(y)) => Some(x.max(y)),
+            (x, y) => x.or(y),
+        };
+        if g.sample.is_none() {
+            g.sample = a.sample_source;
+        }
+        if let Some(t) = &a.top {
+            g.tops.push((a.bytes, t.clone()));
+        }
+        g.reason = reason;
+        if g.source.is_empty() {
+            g.source = a.source.clone();
+        }
+    }
+    for (country, mut g) in groups {
+        g.tops.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        g.tops.dedup_by(|a, b| a.1 == b.1);
+        let top: Vec<&str> = g.tops.iter().take(3).map(|(_, t)| t.as_str()).collect();
+        let place = country.map_or_else(|| "unknown".to_string(), |c| c.to_string());
+        let (rule, fix) = match country {
+            Some(_) => (
+                RuleId::EgressOutsideAllowed,
+                "Stop the traffic (block it at the egress proxy), or approve the recipient in the policy \
+                 (`[[approved_recipient]]` with its CIDRs, transfer mechanism, TIA and expiry).",
+            ),
+            None => (
+                RuleId::EgressDestinationUnknown,
+                "Identify the destination (cloud ranges, whois) and approve or block it; \
+                 a better geodb (`geodb update`) may place it.",
+            ),
+        };
+        let message = format!(
+            "{} flows, {} bytes to {place} ({} addresses; top {}){}{}: {}",
+            g.flows,
+            g.bytes,
+            g.addresses,
+            if top.is_empty() {
+                "-".to_string()
+            } else {
+                top.join(", ")
+            },
+            g.sample
+                .map(|s| format!(", e.g. from {s}"))
+                .unwrap_or_default(),
+            match (g.first, g.last) {
+                (Some(f), Some(l)) => format!(", seen {f}..{l}"),
+                _ => String::new(),
+            },
+            g.reason
+        );
+        let subject = format!("egress:{place}");
+        let mut f = Finding {
+            rule,
+            name: rule.name(),
+            severity: rule.default_severity(),
+            fingerprint: fingerprint(rule, &subject),
+            subject,
+            subject_kind: "destination",
+            location: Some(FindingLocation {
+                provider: None,
+                region: None,
+                country,
+                countries: country.into_iter().collect(),
+                source: g.source.into(),
+            }),
+            message,
+            article: rule.article(),
+            remediation: Cow::Borrowed(fix),
+            related: None,
+            waived: None,
+            asset_index: None,
+            inferred: false,
+        };
+        if let Some(s) = policy.severity(rule) {
+            f.severity = s;
+            out.push(f);
+        }
+    }
+    out
+}
+
+fn expired(id: &str, name: &str, on: Date) -> Finding {
+    let rule = RuleId::ApprovalExpired;
+    Finding {
+        rule,
+        name: rule.name(),
+        severity: rule.default_severity(),
+        subject: id.to_string(),
+        subject_kind: "approval",
+        location: None,
+        message: format!(
+            "approved recipient `{id}` ({name}) expired on {on}; its flows count as unapproved"
+        ),
+        article: rule.article(),
+        remediation: Cow::Owned(format!(
+            "Re-assess the transfer and renew `{id}` with a new expiry, or stop the traffic."
+        )),
+        related: None,
+        waived: None,
+        fingerprint: fingerprint(rule, id),
+        asset_index: None,
+        inferred: false,
+    }
+}
+
+fn fingerprint(rule: RuleId, subject: &str) -> Fingerprint {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in rule.code().bytes().chain([0u8]).chain(subject.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    Fingerprint(h)
+}
