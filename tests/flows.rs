@@ -148,8 +148,57 @@ fn zeek_json() -> String {
     out
 }
 
+fn jsonl() -> String {
+    let mut out = String::new();
+    let mut t = 1_780_000_000u64;
+    for (dst, port, bytes, n, kind) in traffic() {
+        if matches!(kind, Kind::NoData) {
+            continue;
+        }
+        for _ in 0..n {
+            t += 10;
+            let action = if matches!(kind, Kind::Reject) {
+                "REJECT"
+            } else {
+                "ACCEPT"
+            };
+            out.push_str(&json!({"ts": t, "src_ip": "10.0.1.5", "dst_ip": dst, "dport": port, "bytes_out": bytes, "action": action}).to_string());
+            out.push('\n');
+        }
+    }
+    out.push_str("[1, 2]\n");
+    out
+}
+
+fn csv() -> String {
+    let mut out = String::from("when,client,peer,peer_port,sent,verdict\n");
+    let mut t = 1_780_000_000u64;
+    for (dst, port, bytes, n, kind) in traffic() {
+        if matches!(kind, Kind::NoData) {
+            continue;
+        }
+        for _ in 0..n {
+            t += 10;
+            let verdict = if matches!(kind, Kind::Reject) {
+                "deny"
+            } else {
+                "allow"
+            };
+            out.push_str(&format!(
+                "{t},10.0.1.5,\"{dst}\",{port},{bytes},{verdict}\n"
+            ));
+        }
+    }
+    out.push_str("only,three,columns\n");
+    out
+}
+
 fn run(path: &Path, db: &Path) -> Value {
-    let o = residency(&[
+    run_with(path, db, &[])
+}
+
+fn run_with(path: &Path, db: &Path, extra: &[&str]) -> Value {
+    let mut args = vec![
         "flows",
         path.to_str().unwrap(),
         "--geodb",
@@ -158,7 +207,9 @@ fn run(path: &Path, db: &Path) -> Value {
         "json",
         "--as-of",
         "2026-11-28",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let o = residency(&args);
     // Traffic to the US (no approved recipient), India and an unplaced address fails.
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     serde_json::from_slice(&o.stdout).unwrap()
@@ -314,6 +365,42 @@ fn zeek_tsv_and_json() {
     let doc = run(&js, &db);
     check(&doc, false);
     assert_eq!(doc["inputs"][0]["format"], "zeek-json");
+}
+
+#[test]
+fn generic_json_lines_and_csv_with_a_column_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let j = dir.path().join("flows.jsonl");
+    std::fs::write(&j, jsonl()).unwrap();
+    let doc = run(&j, &db);
+    check(&doc, false);
+    assert_eq!(doc["inputs"][0]["format"], "jsonl");
+    let c = dir.path().join("flows.csv");
+    std::fs::write(&c, csv()).unwrap();
+    let doc = run_with(
+        &c,
+        &db,
+        &[
+            "--columns",
+            "dst=peer,port=peer_port,bytes=sent,src=client,start=when,action=verdict",
+        ],
+    );
+    check(&doc, false);
+    assert_eq!(doc["inputs"][0]["format"], "csv");
+    // Without the mapping the header has no destination column.
+    let o = residency(&[
+        "flows",
+        c.to_str().unwrap(),
+        "--geodb",
+        db.to_str().unwrap(),
+        "--strict",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--columns dst=NAME"), "{}", stderr(&o));
+    let o = residency(&["flows", c.to_str().unwrap(), "--columns", "dest=peer"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("did you mean `dst`?"), "{}", stderr(&o));
 }
 
 #[test]

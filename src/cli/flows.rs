@@ -4,6 +4,7 @@ use super::common::{open_geodb, parse_as_of, today};
 use super::ExitStatus;
 use crate::engine::{evaluate_egress, Class, EgressAddress};
 use crate::geo::{classify, GeoAnswer, METADATA_ADDRESS};
+use crate::inputs::flow_log::generic::ColumnMap;
 use crate::inputs::flow_log::{read_log, BadLine, FlowFormat, FlowTally};
 use crate::knowledge::countries::country_name;
 use crate::knowledge::Knowledge;
@@ -50,6 +51,11 @@ pub struct FlowsArgs {
     /// Class destinations as of this date. Default: today (UTC).
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_as_of)]
     pub as_of: Option<Date>,
+    /// For JSON lines and CSV: which columns hold the flow fields, e.g.
+    /// `dst=dest_ip,port=dport,bytes=sent_bytes,src=src_ip,start=ts,action=verdict`
+    /// (default: common names such as `dst`, `dst_ip`, `dstaddr`, `bytes`, `bytes_out`).
+    #[arg(long, value_name = "FIELD=COLUMN,...")]
+    pub columns: Option<String>,
     /// Any bad line is an error (exit 2).
     #[arg(long)]
     pub strict: bool,
@@ -342,8 +348,17 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     let as_of = args.as_of.unwrap_or_else(today);
     let mut tally = FlowTally::default();
     let mut inputs = Vec::new();
+    let columns = match &args.columns {
+        Some(spec) => ColumnMap::parse(spec).map_err(|e| {
+            anyhow::anyhow!(
+                "--columns: {e}\n  hint: fields are {}",
+                crate::inputs::flow_log::generic::FIELDS.join(", ")
+            )
+        })?,
+        None => ColumnMap::default(),
+    };
     for p in &args.paths {
-        let format = read_log(p, args.input_format, args.strict, &mut tally)?;
+        let format = read_log(p, args.input_format, &columns, args.strict, &mut tally)?;
         inputs.push(InputMeta {
             path: p.display().to_string(),
             format,

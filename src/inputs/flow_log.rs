@@ -4,6 +4,7 @@
 //! folded into per-destination-address counters, so memory grows with the number of
 //! distinct destinations, not with the file.
 
+pub mod generic;
 mod vpc;
 mod zeek;
 
@@ -26,6 +27,10 @@ pub enum FlowFormat {
     ZeekTsv,
     /// Zeek conn.log as JSON lines.
     ZeekJson,
+    /// Generic JSON lines (columns mapped with --columns, or common names).
+    Jsonl,
+    /// Generic CSV with a header line (columns mapped with --columns, or common names).
+    Csv,
 }
 
 /// What a record says about its traffic.
@@ -205,6 +210,12 @@ pub fn detect(file: &str, head: &[String]) -> Result<FlowFormat, InputError> {
         {
             return Ok(FlowFormat::Vpc);
         }
+        if line.starts_with('{') {
+            return Ok(FlowFormat::Jsonl);
+        }
+        if line.contains(',') && !line.contains(' ') || line.split(',').count() >= 3 {
+            return Ok(FlowFormat::Csv);
+        }
     }
     Err(InputError::new(file, "not a flow log this build recognises").hint(
         "expected AWS VPC Flow Logs (version 2 records or a header line), Zeek conn.log (TSV with `#fields`, or JSON lines); force one with --input-format",
@@ -215,6 +226,7 @@ pub fn detect(file: &str, head: &[String]) -> Result<FlowFormat, InputError> {
 pub fn read_log(
     path: &Path,
     forced: Option<FlowFormat>,
+    columns: &generic::ColumnMap,
     strict: bool,
     tally: &mut FlowTally,
 ) -> Result<FlowFormat, InputError> {
@@ -248,6 +260,10 @@ pub fn read_log(
         FlowFormat::Vpc => Box::new(vpc::VpcParser::default()),
         FlowFormat::ZeekTsv => Box::new(zeek::ZeekTsvParser::default()),
         FlowFormat::ZeekJson => Box::new(zeek::ZeekJsonParser),
+        FlowFormat::Jsonl => Box::new(generic::JsonlParser {
+            map: columns.clone(),
+        }),
+        FlowFormat::Csv => Box::new(generic::CsvParser::new(columns.clone())),
     };
     let mut line_no: u64 = 0;
     let mut handle = |line: &str, line_no: u64, tally: &mut FlowTally| -> Result<(), InputError> {

