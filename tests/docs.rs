@@ -51,3 +51,48 @@ fn readme_commands_are_the_ones_that_work() {
     assert!(readme.contains("cargo test"));
     assert!(root().join("fixtures/demo/webinar-platform.yaml").is_file());
 }
+
+#[test]
+fn readme_flow_sample_says_what_the_readme_says() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(readme.contains("cargo run --release -- flows fixtures/flows/sample-vpc.log"));
+    let o = residency(&[
+        "flows",
+        "fixtures/flows/sample-vpc.log",
+        "--format",
+        "json",
+        "--as-of",
+        "2026-11-28",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let got: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["rule"].as_str().unwrap(),
+                f["subject"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "RES012 egress:IN",
+            "RES012 egress:US",
+            "RES013 egress:unknown"
+        ]
+    );
+    let s = &doc["summary"];
+    assert_eq!(
+        (
+            s["classes"]["eea"].as_u64(),
+            s["classes"]["internal"].as_u64(),
+            s["metadata_flows"].as_u64()
+        ),
+        (Some(4), Some(2), Some(1))
+    );
+}

@@ -274,7 +274,7 @@ fn check(doc: &Value, with_nodata: bool) {
         .unwrap();
     let m = us["message"].as_str().unwrap();
     assert!(
-        m.starts_with("3 flows, 3000 bytes to US (1 addresses; top 6.20.0.0/24:443)"),
+        m.starts_with("3 flows, 3000 bytes to US (1 address; top 6.20.0.0/24:443)"),
         "{m}"
     );
     assert!(m.contains("Data Privacy Framework"), "{m}");

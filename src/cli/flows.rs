@@ -415,8 +415,12 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
                     .first()
                     .map(|n| format!("{}:{}", n.network, n.port))
                     .unwrap_or_default();
+                let label = match c.class {
+                    Class::Internal | Class::Unknown => c.name.clone(),
+                    _ => format!("{} {}", c.country, c.name),
+                };
                 t.add_row(vec![
-                    format!("{} {}", c.country, c.name),
+                    label,
                     c.class.as_str().to_string(),
                     c.flows.to_string(),
                     c.bytes.to_string(),

@@ -131,10 +131,11 @@ pub fn evaluate_egress(
             ),
         };
         let message = format!(
-            "{} flows, {} bytes to {place} ({} addresses; top {}){}{}: {}",
+            "{} flows, {} bytes to {place} ({} address{}; top {}){}{}: {}",
             g.flows,
             g.bytes,
             g.addresses,
+            if g.addresses == 1 { "" } else { "es" },
             if top.is_empty() {
                 "-".to_string()
             } else {
