@@ -439,3 +439,61 @@ fn strict_and_unrecognisable_input_exit_2() {
         stderr(&o)
     );
 }
+
+#[test]
+fn large_logs_split_into_blocks_keep_counts_and_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let p = dir.path().join("big.log");
+    let mut text = String::from("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n");
+    let dests = ["5.10.1.1", "6.20.0.9", "8.40.0.1", "10.1.2.3"];
+    for i in 0..40_000u64 {
+        let line = i + 2; // the header is line 1
+        if line == 31_337 {
+            text.push_str("2 123456789012 eni-0a1 this is not a record\n");
+            continue;
+        }
+        let d = dests[(i % 4) as usize];
+        text.push_str(&format!("2 123456789012 eni-0a1 10.0.0.9 {d} 40000 443 6 1 {} 1780000000 1780000060 ACCEPT OK\n", i % 7));
+    }
+    assert!(text.len() > 3 << 20, "spans several blocks");
+    std::fs::write(&p, &text).unwrap();
+    let o = residency(&[
+        "flows",
+        p.to_str().unwrap(),
+        "--geodb",
+        db.to_str().unwrap(),
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let s = &doc["summary"];
+    assert_eq!(s["records"], 40_000);
+    assert_eq!(s["malformed"], 1);
+    assert_eq!(doc["malformed_lines"][0]["line"], 31_337);
+    let expected_bytes = |k: u64| {
+        (0..40_000u64)
+            .filter(|i| i % 4 == k && i + 2 != 31_337)
+            .map(|i| i % 7)
+            .sum::<u64>()
+    };
+    assert_eq!(s["bytes_by_country"]["DE"], expected_bytes(0));
+    assert_eq!(s["bytes_by_country"]["US"], expected_bytes(1));
+    assert_eq!(s["flows_by_country"]["GB"], 10_000);
+    assert_eq!(
+        s["classes"]["internal"], 9_999,
+        "the broken line replaced an internal flow"
+    );
+    let o = residency(&[
+        "flows",
+        p.to_str().unwrap(),
+        "--geodb",
+        db.to_str().unwrap(),
+        "--strict",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("big.log:31337:"), "{}", stderr(&o));
+}

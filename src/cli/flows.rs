@@ -194,7 +194,7 @@ pub fn egress_addresses(
         let top = d
             .ports
             .iter()
-            .max_by(|a, b| a.1.bytes.cmp(&b.1.bytes).then(b.0.cmp(a.0)))
+            .max_by(|a, b| a.1.bytes.cmp(&b.1.bytes).then(b.0.cmp(&a.0)))
             .map(|(port, _)| format!("{}:{port}", network_of(*ip)));
         out.push(EgressAddress {
             ip: *ip,

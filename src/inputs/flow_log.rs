@@ -9,10 +9,14 @@ mod vpc;
 mod zeek;
 
 use crate::error::InputError;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::{mpsc, Mutex};
+
+/// Bytes handed to a worker at a time (cut at a line boundary).
+const BLOCK: usize = 1 << 20;
 
 /// How many malformed lines are kept with their line numbers.
 pub const MALFORMED_SAMPLES: usize = 10;
@@ -96,8 +100,8 @@ pub struct Destination {
     pub last_seen: Option<u64>,
     /// One source that talked to it.
     pub sample_source: Option<IpAddr>,
-    /// Per destination port.
-    pub ports: HashMap<u16, PortCount>,
+    /// Per destination port (few per destination: a small vector beats a map).
+    pub ports: Vec<(u16, PortCount)>,
 }
 
 /// A malformed line kept as an example.
@@ -125,7 +129,7 @@ pub struct FlowTally {
     /// The first malformed lines.
     pub bad_lines: Vec<BadLine>,
     /// Accepted traffic per destination address.
-    pub destinations: HashMap<IpAddr, Destination>,
+    pub destinations: FxHashMap<IpAddr, Destination>,
 }
 
 impl FlowTally {
@@ -142,16 +146,163 @@ impl FlowTally {
         if d.sample_source.is_none() {
             d.sample_source = r.src;
         }
-        let p = d.ports.entry(r.dst_port).or_default();
-        p.flows += 1;
-        p.bytes += r.bytes;
+        match d.ports.iter_mut().find(|(port, _)| *port == r.dst_port) {
+            Some((_, p)) => {
+                p.flows += 1;
+                p.bytes += r.bytes;
+            }
+            None => d.ports.push((
+                r.dst_port,
+                PortCount {
+                    flows: 1,
+                    bytes: r.bytes,
+                },
+            )),
+        }
+    }
+
+    /// Adds another tally (from a worker) to this one.
+    pub fn merge(&mut self, other: FlowTally) {
+        self.records += other.records;
+        self.rejected += other.rejected;
+        self.skipped += other.skipped;
+        self.malformed += other.malformed;
+        self.bad_lines.extend(other.bad_lines);
+        self.bad_lines
+            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        self.bad_lines.truncate(MALFORMED_SAMPLES);
+        for (ip, d) in other.destinations {
+            let mine = self.destinations.entry(ip).or_default();
+            mine.flows += d.flows;
+            mine.bytes += d.bytes;
+            mine.first_seen = match (mine.first_seen, d.first_seen) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            mine.last_seen = match (mine.last_seen, d.last_seen) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            if mine.sample_source.is_none() {
+                mine.sample_source = d.sample_source;
+            }
+            for (port, pc) in d.ports {
+                match mine.ports.iter_mut().find(|(p, _)| *p == port) {
+                    Some((_, m)) => {
+                        m.flows += pc.flows;
+                        m.bytes += pc.bytes;
+                    }
+                    None => mine.ports.push((port, pc)),
+                }
+            }
+        }
     }
 }
 
 /// A line parser that may learn from header lines.
-pub trait LineParser {
+pub trait LineParser: Send {
     /// Parses one line (without its newline).
     fn parse(&mut self, line: &str) -> Parsed;
+    /// A copy with the same learnt state, for another worker.
+    fn boxed_clone(&self) -> Box<dyn LineParser>;
+}
+
+/// Parses one line and folds it into `tally`.
+fn process_line(
+    parser: &mut dyn LineParser,
+    bytes: &[u8],
+    line_no: u64,
+    strict: bool,
+    file: &str,
+    tally: &mut FlowTally,
+) -> Result<(), InputError> {
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    let parsed = match std::str::from_utf8(bytes) {
+        Ok(line) if line.trim().is_empty() => return Ok(()),
+        Ok(line) => parser.parse(line),
+        Err(_) => Parsed::Bad("not UTF-8 text".into()),
+    };
+    match parsed {
+        Parsed::Header => {}
+        Parsed::Flow(r) => {
+            tally.records += 1;
+            tally.add(&r);
+        }
+        Parsed::NoTransfer(d) => {
+            tally.records += 1;
+            match d {
+                Disposition::Rejected => tally.rejected += 1,
+                Disposition::Skipped | Disposition::Accepted => tally.skipped += 1,
+            }
+        }
+        Parsed::Bad(reason) => {
+            if strict {
+                return Err(InputError::new(file, reason)
+                    .at(usize::try_from(line_no).ok(), None)
+                    .hint("without --strict, bad lines are counted and skipped"));
+            }
+            tally.records += 1;
+            tally.malformed += 1;
+            if tally.bad_lines.len() < MALFORMED_SAMPLES {
+                tally.bad_lines.push(BadLine {
+                    file: file.to_string(),
+                    line: line_no,
+                    reason,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Parses a block of whole lines, the first of which is line `first_line`.
+fn process_block(
+    parser: &mut dyn LineParser,
+    block: &[u8],
+    first_line: u64,
+    strict: bool,
+    file: &str,
+    tally: &mut FlowTally,
+) -> Result<(), InputError> {
+    let mut line_no = first_line;
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', block) {
+        process_line(
+            parser,
+            block.get(start..end).unwrap_or_default(),
+            line_no,
+            strict,
+            file,
+            tally,
+        )?;
+        line_no += 1;
+        start = end + 1;
+    }
+    if start < block.len() {
+        process_line(
+            parser,
+            block.get(start..).unwrap_or_default(),
+            line_no,
+            strict,
+            file,
+            tally,
+        )?;
+    }
+    Ok(())
+}
+
+/// Reads up to `want` more bytes into `block`; true at end of input.
+fn fill(reader: &mut dyn BufRead, block: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+    while block.len() < want {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(true);
+        }
+        let take = buf.len().min(want - block.len());
+        block.extend_from_slice(buf.get(..take).unwrap_or_default());
+        reader.consume(take);
+    }
+    Ok(false)
 }
 
 /// Opens `path` (`-` for stdin), transparently gunzipping.
@@ -265,77 +416,97 @@ pub fn read_log(
         }),
         FlowFormat::Csv => Box::new(generic::CsvParser::new(columns.clone())),
     };
+    // The first lines (read for detection) go through in order: they carry the headers.
     let mut line_no: u64 = 0;
-    let mut handle = |line: &str, line_no: u64, tally: &mut FlowTally| -> Result<(), InputError> {
-        if line.trim().is_empty() {
-            return Ok(());
-        }
-        match parser.parse(line) {
-            Parsed::Header => {}
-            Parsed::Flow(r) => {
-                tally.records += 1;
-                tally.add(&r);
-            }
-            Parsed::NoTransfer(d) => {
-                tally.records += 1;
-                match d {
-                    Disposition::Rejected => tally.rejected += 1,
-                    Disposition::Skipped | Disposition::Accepted => tally.skipped += 1,
-                }
-            }
-            Parsed::Bad(reason) => {
-                if strict {
-                    return Err(InputError::new(&shown, reason)
-                        .at(Some(line_no as usize), None)
-                        .hint("without --strict, bad lines are counted and skipped"));
-                }
-                tally.records += 1;
-                tally.malformed += 1;
-                if tally.bad_lines.len() < MALFORMED_SAMPLES {
-                    tally.bad_lines.push(BadLine {
-                        file: shown.clone(),
-                        line: line_no,
-                        reason,
-                    });
-                }
-            }
-        }
-        Ok(())
-    };
     for line in &pending {
         line_no += 1;
-        handle(line, line_no, tally)?;
+        process_line(
+            parser.as_mut(),
+            line.as_bytes(),
+            line_no,
+            strict,
+            &shown,
+            tally,
+        )?;
     }
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(|e| {
-            InputError::new(&shown, format!("cannot read at line {}: {e}", line_no + 1))
-        })?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        let bytes = buf.strip_suffix(b"\n").unwrap_or(&buf);
-        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-        match std::str::from_utf8(bytes) {
-            Ok(line) => handle(line, line_no, tally)?,
-            Err(_) => {
-                if strict {
-                    return Err(InputError::new(&shown, "the line is not UTF-8 text")
-                        .at(Some(line_no as usize), None));
+    // The rest in blocks of whole lines, one worker per core, each with its own tally.
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+    let (tx, rx) = mpsc::sync_channel::<(Vec<u8>, u64)>(workers * 2);
+    let rx = Mutex::new(rx);
+    let (read_result, results) = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let mut p = parser.boxed_clone();
+                let rx = &rx;
+                let shown = shown.as_str();
+                scope.spawn(move || -> Result<FlowTally, InputError> {
+                    let mut t = FlowTally::default();
+                    loop {
+                        let next = match rx.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok((block, first)) = next else { break };
+                        process_block(p.as_mut(), &block, first, strict, shown, &mut t)?;
+                    }
+                    Ok(t)
+                })
+            })
+            .collect();
+        let read_result = (|| -> std::io::Result<()> {
+            let mut carry: Vec<u8> = Vec::new();
+            loop {
+                let mut block = std::mem::take(&mut carry);
+                let want = BLOCK.max(block.len() + 1);
+                let eof = fill(&mut reader, &mut block, want)?;
+                if !eof {
+                    match memchr::memrchr(b'\n', &block) {
+                        Some(pos) => carry = block.split_off(pos + 1),
+                        None => {
+                            // One line longer than a block: keep reading it.
+                            carry = block;
+                            continue;
+                        }
+                    }
                 }
-                tally.records += 1;
-                tally.malformed += 1;
-                if tally.bad_lines.len() < MALFORMED_SAMPLES {
-                    tally.bad_lines.push(BadLine {
-                        file: shown.clone(),
-                        line: line_no,
-                        reason: "not UTF-8 text".into(),
-                    });
+                let lines = memchr::memchr_iter(b'\n', &block).count() as u64
+                    + u64::from(!block.is_empty() && !block.ends_with(b"\n"));
+                if !block.is_empty() && tx.send((block, line_no + 1)).is_err() {
+                    return Ok(()); // every worker stopped (strict error): they say why
+                }
+                line_no += lines;
+                if eof {
+                    return Ok(());
+                }
+            }
+        })();
+        drop(tx);
+        let results: Vec<Result<FlowTally, InputError>> = handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(InputError::new(&shown, "a worker failed")))
+            })
+            .collect();
+        (read_result, results)
+    });
+    let mut first_error: Option<InputError> = None;
+    for r in results {
+        match r {
+            Ok(t) => tally.merge(t),
+            Err(e) => {
+                if first_error.as_ref().is_none_or(|f| e.line < f.line) {
+                    first_error = Some(e);
                 }
             }
         }
     }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    read_result.map_err(|e| InputError::new(&shown, format!("cannot read: {e}")))?;
     Ok(format)
 }
 

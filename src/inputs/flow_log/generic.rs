@@ -145,6 +145,10 @@ pub struct JsonlParser {
 }
 
 impl LineParser for JsonlParser {
+    fn boxed_clone(&self) -> Box<dyn LineParser> {
+        Box::new(self.clone())
+    }
+
     fn parse(&mut self, line: &str) -> Parsed {
         let obj: Map<String, Value> = match serde_json::from_str(line) {
             Ok(o) => o,
@@ -184,6 +188,10 @@ impl CsvParser {
 }
 
 impl LineParser for CsvParser {
+    fn boxed_clone(&self) -> Box<dyn LineParser> {
+        Box::new(self.clone())
+    }
+
     fn parse(&mut self, line: &str) -> Parsed {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)

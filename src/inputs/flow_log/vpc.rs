@@ -76,6 +76,10 @@ fn is_header(fields: &[&str]) -> bool {
 }
 
 impl LineParser for VpcParser {
+    fn boxed_clone(&self) -> Box<dyn LineParser> {
+        Box::new(self.clone())
+    }
+
     fn parse(&mut self, line: &str) -> Parsed {
         let mut fields: [&str; 64] = [""; 64];
         let mut n = 0;
@@ -87,7 +91,11 @@ impl LineParser for VpcParser {
             n += 1;
         }
         let fields = fields.get(..n).unwrap_or_default();
-        if is_header(fields) {
+        // Records start with a version number; only other lines can be headers.
+        let maybe_header = fields
+            .first()
+            .is_some_and(|f| !f.starts_with(|c: char| c.is_ascii_digit()));
+        if maybe_header && is_header(fields) {
             *self = VpcParser::from_fields(fields);
             if self.dstaddr.is_none() && self.pkt_dstaddr.is_none() {
                 return Parsed::Bad("the header names neither `dstaddr` nor `pkt-dstaddr`".into());

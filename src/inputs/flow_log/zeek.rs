@@ -32,6 +32,10 @@ fn seconds(v: &str) -> Result<Option<u64>, String> {
 }
 
 impl LineParser for ZeekTsvParser {
+    fn boxed_clone(&self) -> Box<dyn LineParser> {
+        Box::new(self.clone())
+    }
+
     fn parse(&mut self, line: &str) -> Parsed {
         if let Some(rest) = line.strip_prefix('#') {
             if let Some(sep) = rest.strip_prefix("separator ") {
@@ -120,6 +124,10 @@ struct ZeekJson<'a> {
 pub struct ZeekJsonParser;
 
 impl LineParser for ZeekJsonParser {
+    fn boxed_clone(&self) -> Box<dyn LineParser> {
+        Box::new(*self)
+    }
+
     fn parse(&mut self, line: &str) -> Parsed {
         let rec: ZeekJson<'_> = match serde_json::from_str(line) {
             Ok(r) => r,
