@@ -6,6 +6,7 @@ pub mod explain;
 pub mod flows;
 pub mod geodb;
 pub mod policy;
+pub mod ranges;
 pub mod scan;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -72,6 +73,9 @@ pub enum Command {
     /// Inspect, query and update the IP-to-country database.
     #[command(subcommand)]
     Geodb(geodb::GeodbCommand),
+    /// Import the address ranges clouds publish (AWS, Google, Azure).
+    #[command(subcommand)]
+    Ranges(ranges::RangesCommand),
 }
 
 /// How a run ended, as an exit code.
@@ -103,6 +107,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Flows(args) => flows::run(args),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Geodb(cmd) => geodb::run(cmd),
+        Command::Ranges(cmd) => ranges::run(cmd),
     }
 }
 

@@ -1,6 +1,7 @@
 //! IP address to country: internal ranges first, then an MMDB behind `GeoLookup`.
 
 pub mod maxmind;
+pub mod ranges;
 pub mod update;
 
 use crate::engine::Country;

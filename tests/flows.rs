@@ -497,3 +497,79 @@ fn large_logs_split_into_blocks_keep_counts_and_line_numbers() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("big.log:31337:"), "{}", stderr(&o));
 }
+
+#[test]
+fn imported_cloud_ranges_take_precedence_over_the_geodb() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let aws = dir.path().join("ip-ranges.json");
+    std::fs::write(&aws, r#"{"syncToken":"17","createDate":"2026-11-20-10-00-00","prefixes":[{"ip_prefix":"6.20.0.0/24","region":"eu-central-1","service":"EC2","network_border_group":"eu-central-1"}],"ipv6_prefixes":[]}"#).unwrap();
+    let gcp = dir.path().join("cloud.json");
+    std::fs::write(&gcp, r#"{"creationTime":"2026-11-20","prefixes":[{"ipv4Prefix":"7.30.4.0/24","service":"Google Cloud","scope":"europe-west1"}]}"#).unwrap();
+    let azure = dir.path().join("ServiceTags_Public.json");
+    std::fs::write(&azure, r#"{"changeNumber":3,"values":[{"name":"AzureCloud.northeurope","properties":{"region":"northeurope","addressPrefixes":["8.40.0.0/24"]}}]}"#).unwrap();
+    let ranges = dir.path().join("ranges.json");
+    let o = residency(&[
+        "ranges",
+        "import",
+        aws.to_str().unwrap(),
+        gcp.to_str().unwrap(),
+        azure.to_str().unwrap(),
+        "--ranges",
+        ranges.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let listed = common::stdout(&residency(&[
+        "ranges",
+        "list",
+        "--ranges",
+        ranges.to_str().unwrap(),
+    ]));
+    assert!(
+        listed.contains("aws: 1 ranges")
+            && listed.contains("gcp: 1 ranges")
+            && listed.contains("azure: 1 ranges"),
+        "{listed}"
+    );
+    let log = dir.path().join("vpc.log");
+    std::fs::write(&log, vpc(true, false)).unwrap();
+    let o = residency(&[
+        "flows",
+        log.to_str().unwrap(),
+        "--geodb",
+        db.to_str().unwrap(),
+        "--ranges",
+        ranges.to_str().unwrap(),
+        "--format",
+        "json",
+        "--as-of",
+        "2026-11-28",
+    ]);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let s = &doc["summary"];
+    // 6.20.0.9 (geodb: US) is in AWS eu-central-1; 7.30.4.4 (geodb: IN) in GCP europe-west1;
+    // 8.40.0.1 (geodb: GB) in Azure northeurope.
+    assert_eq!(
+        s["flows_by_country"],
+        json!({"BE": 2, "DE": 8, "IE": 4, "unknown": 1})
+    );
+    let findings: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(findings, ["egress:unknown"]);
+    // A garbage file is refused with the formats it expects.
+    let junk = dir.path().join("junk.json");
+    std::fs::write(&junk, "{\"hello\": 1}").unwrap();
+    let o = residency(&[
+        "ranges",
+        "import",
+        junk.to_str().unwrap(),
+        "--ranges",
+        ranges.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("Azure Service Tags"), "{}", stderr(&o));
+}

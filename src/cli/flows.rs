@@ -3,6 +3,7 @@
 use super::common::{open_geodb, parse_as_of, today};
 use super::ExitStatus;
 use crate::engine::{evaluate_egress, Class, EgressAddress};
+use crate::geo::ranges::{CloudRanges, RangesFirst};
 use crate::geo::{classify, GeoAnswer, METADATA_ADDRESS};
 use crate::inputs::flow_log::generic::ColumnMap;
 use crate::inputs::flow_log::{read_log, BadLine, FlowFormat, FlowTally};
@@ -45,6 +46,9 @@ pub struct FlowsArgs {
     /// IP-to-country database (default: the one `geodb update` installed, else the embedded one).
     #[arg(long, value_name = "FILE", env = "RESIDENCY_GEODB")]
     pub geodb: Option<PathBuf>,
+    /// Imported cloud ranges (default: the file `ranges import` wrote, if any).
+    #[arg(long, value_name = "FILE")]
+    pub ranges: Option<PathBuf>,
     /// Replacement adequacy list (JSON).
     #[arg(long, value_name = "FILE")]
     pub adequacy: Option<PathBuf>,
@@ -344,7 +348,13 @@ pub fn summarise(
 /// Runs `flows`.
 pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     let knowledge = Knowledge::load(args.adequacy.as_deref(), None)?;
-    let geo = open_geodb(args.geodb.as_deref())?;
+    let geodb_file = open_geodb(args.geodb.as_deref())?;
+    let ranges_file = super::ranges::load(args.ranges.as_deref())?;
+    let ranges = CloudRanges::new(&ranges_file.ranges, &knowledge.catalogue);
+    let geo = RangesFirst {
+        ranges: &ranges,
+        geo: &geodb_file,
+    };
     let as_of = args.as_of.unwrap_or_else(today);
     let mut tally = FlowTally::default();
     let mut inputs = Vec::new();
@@ -365,10 +375,20 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
         });
     }
     let (summary, destinations) = summarise(&tally, &geo, &knowledge, as_of)?;
-    let info = geo.info();
+    let info = geodb_file.info();
     let geodb = format!("{} ({})", info.path, info.build_date);
     let policy = crate::policies::load(&args.policy)?;
-    let addresses = egress_addresses(&tally, &geo, &geodb)?;
+    let mut addresses = egress_addresses(&tally, &geo, &geodb)?;
+    for a in &mut addresses {
+        if let Some((provider, region, _)) = ranges.lookup(a.ip) {
+            let source = ranges_file
+                .sources
+                .get(provider)
+                .map(String::as_str)
+                .unwrap_or("imported ranges");
+            a.source = format!("{provider} {region} ({source})");
+        }
+    }
     let mut findings = evaluate_egress(&addresses, &policy.policy, &knowledge.legal, as_of);
     findings
         .sort_by(|a, b| (a.severity, a.rule, &a.subject).cmp(&(b.severity, b.rule, &b.subject)));
