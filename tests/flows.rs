@@ -573,3 +573,50 @@ fn imported_cloud_ranges_take_precedence_over_the_geodb() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("Azure Service Tags"), "{}", stderr(&o));
 }
+
+#[test]
+fn csv_and_markdown_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let log = dir.path().join("vpc.log");
+    std::fs::write(&log, vpc(true, false)).unwrap();
+    let base = [
+        "flows",
+        log.to_str().unwrap(),
+        "--geodb",
+        db.to_str().unwrap(),
+        "--as-of",
+        "2026-11-28",
+        "--format",
+    ];
+    let mut args = base.to_vec();
+    args.push("csv");
+    let o = residency(&args);
+    let mut reader = csv::Reader::from_reader(o.stdout.as_slice());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(headers.get(0), Some("country"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let flows: u64 = rows
+        .iter()
+        .map(|r| r.get(5).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(flows, 18, "every accepted flow in exactly one row");
+    let de_bytes: u64 = rows
+        .iter()
+        .filter(|r| r.get(0) == Some("DE"))
+        .map(|r| r.get(6).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(de_bytes, 500);
+    let mut args = base.to_vec();
+    args.push("markdown");
+    let md = common::stdout(&residency(&args));
+    assert!(
+        md.starts_with("## residency flows: ❌ transfers without a legal basis"),
+        "{md}"
+    );
+    assert!(md.contains("| DE Germany | eea | 5 | 500 |"), "{md}");
+    assert!(
+        md.contains("| error | RES012 `egress-outside-allowed` | `egress:US` |"),
+        "{md}"
+    );
+}

@@ -80,8 +80,12 @@ pub struct FlowsArgs {
 pub enum FlowsFormat {
     /// A table per destination country.
     Table,
-    /// JSON (summary, destinations, malformed lines).
+    /// JSON (summary, findings, destinations, malformed lines).
     Json,
+    /// CSV: one row per destination country, network and port.
+    Csv,
+    /// Markdown: verdict, traffic per country, findings.
+    Markdown,
 }
 
 /// Per-class counts of accepted flows.
@@ -417,6 +421,97 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
             };
             serde_json::to_writer_pretty(&mut buf, &report)?;
             writeln!(buf)?;
+        }
+        FlowsFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut buf);
+            w.write_record([
+                "country",
+                "name",
+                "class",
+                "network",
+                "port",
+                "flows",
+                "bytes",
+                "first_seen",
+                "last_seen",
+                "sample_source",
+            ])?;
+            for c in &destinations {
+                let first = c.first_seen.map(|v| v.to_string()).unwrap_or_default();
+                let last = c.last_seen.map(|v| v.to_string()).unwrap_or_default();
+                let sample = c.sample_source.map(|v| v.to_string()).unwrap_or_default();
+                for n in &c.networks {
+                    w.write_record([
+                        c.country.as_str(),
+                        c.name.as_str(),
+                        c.class.as_str(),
+                        n.network.as_str(),
+                        &n.port.to_string(),
+                        &n.flows.to_string(),
+                        &n.bytes.to_string(),
+                        &first,
+                        &last,
+                        &sample,
+                    ])?;
+                }
+            }
+            w.flush()?;
+        }
+        FlowsFormat::Markdown => {
+            let verdict = if findings
+                .iter()
+                .any(|f| f.severity == crate::engine::Severity::Error)
+            {
+                "❌ transfers without a legal basis"
+            } else {
+                "✅ every transfer allowed"
+            };
+            writeln!(buf, "## residency flows: {verdict}\n")?;
+            writeln!(
+                buf,
+                "Policy `{}` · as of {as_of} · {} records ({} rejected, {} skipped, {} malformed)\n",
+                policy.policy.name, summary.records, summary.rejected, summary.skipped, summary.malformed
+            )?;
+            writeln!(
+                buf,
+                "| destination | class | flows | bytes | top network:port |\n|---|---|---|---|---|"
+            )?;
+            for c in &destinations {
+                let top = c
+                    .networks
+                    .first()
+                    .map(|n| format!("{}:{}", n.network, n.port))
+                    .unwrap_or_default();
+                let label = match c.class {
+                    Class::Internal | Class::Unknown => c.name.clone(),
+                    _ => format!("{} {}", c.country, c.name),
+                };
+                writeln!(
+                    buf,
+                    "| {} | {} | {} | {} | {top} |",
+                    label.replace('|', "\\|"),
+                    c.class.as_str(),
+                    c.flows,
+                    c.bytes
+                )?;
+            }
+            if !findings.is_empty() {
+                writeln!(
+                    buf,
+                    "\n| | rule | destination | finding |\n|---|---|---|---|"
+                )?;
+                for f in &findings {
+                    writeln!(
+                        buf,
+                        "| {} | {} `{}` | `{}` | {} |",
+                        f.severity.as_str(),
+                        f.rule.code(),
+                        f.name,
+                        f.subject,
+                        f.message.replace('|', "\\|")
+                    )?;
+                }
+            }
         }
         FlowsFormat::Table => {
             let mut t = comfy_table::Table::new();
