@@ -160,8 +160,10 @@ pub struct CountryTraffic {
     pub last_seen: Option<u64>,
     /// A source that sent traffic there.
     pub sample_source: Option<IpAddr>,
-    /// Per network and port, most bytes first.
+    /// Per network and port, most bytes first (the top 100).
     pub networks: Vec<NetworkPort>,
+    /// How many network and port pairs there are in all.
+    pub networks_total: usize,
 }
 
 #[derive(Serialize)]
@@ -222,7 +224,25 @@ pub fn egress_addresses(
 }
 
 /// (network, port) -> (flows, bytes).
-type PortTable = BTreeMap<(String, u16), (u64, u64)>;
+type PortTable = rustc_hash::FxHashMap<(IpAddr, u16), (u64, u64)>;
+
+/// Networks kept per country in reports (by bytes); the rest are counted.
+pub const TOP_NETWORKS: usize = 100;
+
+/// The /24 (IPv4) or /48 (IPv6) holding `ip`, as its network address.
+fn network_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, 0))
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let g = |i: usize| s.get(i).copied().unwrap_or(0);
+            IpAddr::V6(std::net::Ipv6Addr::new(g(0), g(1), g(2), 0, 0, 0, 0, 0))
+        }
+    }
+}
 
 fn network_of(ip: IpAddr) -> String {
     match ip {
@@ -303,6 +323,7 @@ pub fn summarise(
                 last_seen: None,
                 sample_source: None,
                 networks: Vec::new(),
+                networks_total: 0,
             });
         e.flows += d.flows;
         e.bytes += d.bytes;
@@ -320,7 +341,7 @@ pub fn summarise(
         }
         let n = nets.entry(key).or_default();
         for (port, pc) in &d.ports {
-            let slot = n.entry((network_of(*ip), *port)).or_default();
+            let slot = n.entry((network_key(*ip), *port)).or_default();
             slot.0 += pc.flows;
             slot.1 += pc.bytes;
         }
@@ -328,21 +349,19 @@ pub fn summarise(
     let mut out: Vec<CountryTraffic> = by_country.into_values().collect();
     for c in &mut out {
         if let Some(n) = nets.remove(&c.country) {
-            c.networks = n
+            let mut rows: Vec<((IpAddr, u16), (u64, u64))> = n.into_iter().collect();
+            rows.sort_unstable_by(|a, b| b.1 .1.cmp(&a.1 .1).then(a.0.cmp(&b.0)));
+            c.networks_total = rows.len();
+            c.networks = rows
                 .into_iter()
-                .map(|((network, port), (flows, bytes))| NetworkPort {
-                    network,
+                .take(TOP_NETWORKS)
+                .map(|((net, port), (flows, bytes))| NetworkPort {
+                    network: network_of(net),
                     port,
                     flows,
                     bytes,
                 })
                 .collect();
-            c.networks.sort_by(|a, b| {
-                b.bytes
-                    .cmp(&a.bytes)
-                    .then(a.network.cmp(&b.network))
-                    .then(a.port.cmp(&b.port))
-            });
         }
     }
     out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.country.cmp(&b.country)));
