@@ -217,8 +217,12 @@ fn process_line(
     tally: &mut FlowTally,
 ) -> Result<(), InputError> {
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    let blank = !bytes.first().is_some_and(|b| !b.is_ascii_whitespace())
+        && bytes.iter().all(u8::is_ascii_whitespace);
+    if blank {
+        return Ok(());
+    }
     let parsed = match std::str::from_utf8(bytes) {
-        Ok(line) if line.trim().is_empty() => return Ok(()),
         Ok(line) => parser.parse(line),
         Err(_) => Parsed::Bad("not UTF-8 text".into()),
     };

@@ -81,41 +81,57 @@ impl LineParser for VpcParser {
     }
 
     fn parse(&mut self, line: &str) -> Parsed {
-        let mut fields: [&str; 64] = [""; 64];
+        // Records start with a version number; only other lines can be headers.
+        if !line.starts_with(|c: char| c.is_ascii_digit()) {
+            let fields: Vec<&str> = line.split_ascii_whitespace().collect();
+            if is_header(&fields) {
+                *self = VpcParser::from_fields(&fields);
+                if self.dstaddr.is_none() && self.pkt_dstaddr.is_none() {
+                    return Parsed::Bad(
+                        "the header names neither `dstaddr` nor `pkt-dstaddr`".into(),
+                    );
+                }
+                return Parsed::Header;
+            }
+        }
+        // One pass over the fields, keeping only the ones the scan needs.
+        let slot_of = |i: usize| -> Option<usize> {
+            let hit = |p: Option<usize>| p == Some(i);
+            [
+                self.srcaddr,
+                self.dstaddr,
+                self.pkt_dstaddr,
+                self.dstport,
+                self.bytes,
+                self.start,
+                self.end,
+                self.action,
+                self.log_status,
+            ]
+            .iter()
+            .position(|p| hit(*p))
+        };
+        let mut got: [&str; 9] = ["-"; 9];
         let mut n = 0;
-        for f in line.split_ascii_whitespace() {
-            match fields.get_mut(n) {
-                Some(slot) => *slot = f,
-                None => return Parsed::Bad("more than 64 fields".into()),
+        for f in line.split([' ', '\t']).filter(|f| !f.is_empty()) {
+            if let Some(slot) = slot_of(n).and_then(|s| got.get_mut(s)) {
+                *slot = f;
             }
             n += 1;
-        }
-        let fields = fields.get(..n).unwrap_or_default();
-        // Records start with a version number; only other lines can be headers.
-        let maybe_header = fields
-            .first()
-            .is_some_and(|f| !f.starts_with(|c: char| c.is_ascii_digit()));
-        if maybe_header && is_header(fields) {
-            *self = VpcParser::from_fields(fields);
-            if self.dstaddr.is_none() && self.pkt_dstaddr.is_none() {
-                return Parsed::Bad("the header names neither `dstaddr` nor `pkt-dstaddr`".into());
-            }
-            return Parsed::Header;
         }
         if n != self.width {
             return Parsed::Bad(format!("expected {} fields, found {n}", self.width));
         }
-        let get = |i: Option<usize>| i.and_then(|i| fields.get(i)).copied().unwrap_or("-");
-        let status = get(self.log_status);
+        let [src, dstaddr, pkt_dstaddr, dstport, bytes, start, end, action, status] = got;
         if status == "NODATA" || status == "SKIPDATA" {
             return Parsed::NoTransfer(Disposition::Skipped);
         }
-        match get(self.action) {
+        match action {
             "REJECT" => return Parsed::NoTransfer(Disposition::Rejected),
             "ACCEPT" | "-" => {}
             other => return Parsed::Bad(format!("unknown action `{other}`")),
         }
-        let dst = match (address(get(self.pkt_dstaddr)), address(get(self.dstaddr))) {
+        let dst = match (address(pkt_dstaddr), address(dstaddr)) {
             (Ok(Some(a)), _) => a,
             (Ok(None), Ok(Some(a))) => a,
             (Err(e), _) | (_, Err(e)) => return Parsed::Bad(e),
@@ -124,11 +140,11 @@ impl LineParser for VpcParser {
         let parsed = (|| -> Result<FlowRecord, String> {
             Ok(FlowRecord {
                 dst,
-                dst_port: number(get(self.dstport))?.map_or(0, |p| u16::try_from(p).unwrap_or(0)),
-                src: address(get(self.srcaddr))?,
-                bytes: number(get(self.bytes))?.unwrap_or(0),
-                start: number(get(self.start))?,
-                end: number(get(self.end))?,
+                dst_port: number(dstport)?.map_or(0, |p| u16::try_from(p).unwrap_or(0)),
+                src: address(src)?,
+                bytes: number(bytes)?.unwrap_or(0),
+                start: number(start)?,
+                end: number(end)?,
             })
         })();
         match parsed {
