@@ -217,7 +217,7 @@ fn process_line(
     tally: &mut FlowTally,
 ) -> Result<(), InputError> {
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    let blank = !bytes.first().is_some_and(|b| !b.is_ascii_whitespace())
+    let blank = bytes.first().is_none_or(|b| b.is_ascii_whitespace())
         && bytes.iter().all(u8::is_ascii_whitespace);
     if blank {
         return Ok(());
