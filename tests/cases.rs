@@ -117,19 +117,7 @@ fn cases_give_exactly_the_expected_findings() {
                     serde_json::from_slice(&o.stdout).unwrap_or_else(|_| {
                         panic!("{}: {}", log.display(), String::from_utf8_lossy(&o.stderr))
                     });
-                let mut got: Vec<String> = doc["findings"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|f| {
-                        format!(
-                            "{} {}",
-                            f["rule"].as_str().unwrap(),
-                            f["subject"].as_str().unwrap()
-                        )
-                    })
-                    .collect();
-                got.sort();
+                let got: Vec<String> = common::finding_lines(&doc);
                 assert_eq!(got, want, "{}", log.display());
                 assert_eq!(
                     o.status.code(),

@@ -66,18 +66,7 @@ fn readme_flow_sample_says_what_the_readme_says() {
     ]);
     assert_eq!(o.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let got: Vec<String> = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}",
-                f["rule"].as_str().unwrap(),
-                f["subject"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let got: Vec<String> = common::finding_lines(&doc);
     assert_eq!(
         got,
         [

@@ -246,18 +246,7 @@ fn check(doc: &Value, with_nodata: bool) {
     assert_eq!(de["networks"].as_array().unwrap().len(), 2);
     assert_eq!(de["sample_source"], "10.0.1.5");
     assert!(doc["malformed_lines"][0]["line"].as_u64().unwrap() > 0);
-    let findings: Vec<String> = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}",
-                f["rule"].as_str().unwrap(),
-                f["subject"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let findings: Vec<String> = common::finding_lines(doc);
     assert_eq!(
         findings,
         [

@@ -141,18 +141,7 @@ fn scan_locates_addresses_with_the_given_database() {
     assert_eq!(by_id("waw")["countries"][0], "PL");
     assert_eq!(by_id("bom")["countries"][0], "IN");
     assert_eq!(by_id("lost")["class"], "unknown");
-    let rules: Vec<String> = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}",
-                f["rule"].as_str().unwrap(),
-                f["subject"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let rules: Vec<String> = common::finding_lines(&doc);
     assert_eq!(rules, ["RES001 bom", "RES003 lost"]);
     let lost = doc["findings"]
         .as_array()

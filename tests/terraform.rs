@@ -27,19 +27,7 @@ fn findings(args: &[&str]) -> (Option<i32>, Vec<String>, serde_json::Value) {
     let o = residency(&all);
     let doc: serde_json::Value =
         serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{args:?}: {}", stderr(&o)));
-    let mut lines: Vec<String> = doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {}",
-                f["rule"].as_str().unwrap(),
-                f["subject"].as_str().unwrap()
-            )
-        })
-        .collect();
-    lines.sort();
+    let lines: Vec<String> = common::finding_lines(&doc);
     (o.status.code(), lines, doc)
 }
 

@@ -258,6 +258,14 @@ fn network_of(ip: IpAddr) -> String {
     }
 }
 
+/// `DE Germany`, or just the name for internal and unplaced destinations.
+fn destination_label(c: &CountryTraffic) -> String {
+    match c.class {
+        Class::Internal | Class::Unknown => c.name.clone(),
+        _ => format!("{} {}", c.country, c.name),
+    }
+}
+
 /// Classes every destination and aggregates per country.
 pub fn summarise(
     tally: &FlowTally,
@@ -501,10 +509,7 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
                     .first()
                     .map(|n| format!("{}:{}", n.network, n.port))
                     .unwrap_or_default();
-                let label = match c.class {
-                    Class::Internal | Class::Unknown => c.name.clone(),
-                    _ => format!("{} {}", c.country, c.name),
-                };
+                let label = destination_label(c);
                 writeln!(
                     buf,
                     "| {} | {} | {} | {} | {top} |",
@@ -549,10 +554,7 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
                     .first()
                     .map(|n| format!("{}:{}", n.network, n.port))
                     .unwrap_or_default();
-                let label = match c.class {
-                    Class::Internal | Class::Unknown => c.name.clone(),
-                    _ => format!("{} {}", c.country, c.name),
-                };
+                let label = destination_label(c);
                 t.add_row(vec![
                     label,
                     c.class.as_str().to_string(),

@@ -90,3 +90,21 @@ pub fn write_geodb(path: &Path, database_type: &str, records: &[(&str, u8, serde
     db.write_to(&mut out).unwrap();
     std::fs::write(path, out).unwrap();
 }
+
+/// `RULE subject` for every finding of a JSON report, sorted.
+pub fn finding_lines(doc: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["rule"].as_str().unwrap(),
+                f["subject"].as_str().unwrap()
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
