@@ -142,17 +142,14 @@ pub fn scan(setup: &Setup, paths: &[PathBuf]) -> anyhow::Result<(Evaluation, Rep
         .partition(|f| f.format == InputFormat::TerraformPlan);
     let inventories: Vec<InputFile> = inventories.into_iter().cloned().collect();
     let inv = inventory::load(&inventories, &setup.knowledge, &setup.geo, &geo_label)?;
+    // One pass per inventory file indexes where every id is written.
     let mut places = std::collections::BTreeMap::new();
-    for a in &inv.assets {
-        if let Some(file) = inventories.iter().find(|f| f.text.contains(a.id.as_str())) {
-            let line = crate::inputs::source::find_line(&file.text, None, "id", &a.id);
-            places.insert(
-                a.id.clone(),
-                Place {
-                    uri: file.path.clone(),
-                    line,
-                },
-            );
+    for file in &inventories {
+        for (id, line) in crate::inputs::source::id_lines(&file.text) {
+            places.entry(id.to_string()).or_insert(Place {
+                uri: file.path.clone(),
+                line: Some(line),
+            });
         }
     }
     let mut assets = inv.assets;

@@ -32,6 +32,37 @@ pub fn find_line(text: &str, anchor: Option<&str>, key: &str, value: &str) -> Op
         })
 }
 
+/// The 1-based line of every `id` value in `text` (YAML `id: x`, `- id: x`,
+/// `{id: x, ...}`, JSON `"id": "x"`), first occurrence kept: one pass for all assets.
+pub fn id_lines(text: &str) -> std::collections::HashMap<&str, usize> {
+    let mut out = std::collections::HashMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(pos) = rest.find("id") {
+            let before = rest.get(..pos).and_then(|s| s.chars().last());
+            let after = rest.get(pos + 2..).unwrap_or("");
+            rest = after;
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.') {
+                continue;
+            }
+            let after = after.strip_prefix('"').unwrap_or(after);
+            let Some(value) = after.trim_start().strip_prefix(':') else {
+                continue;
+            };
+            let value = value.trim_start();
+            let value = match value.strip_prefix(['"', '\'']) {
+                Some(q) => q.split(['"', '\'']).next().unwrap_or(""),
+                None => value.split([',', '}', '#']).next().unwrap_or("").trim_end(),
+            };
+            if !value.is_empty() {
+                out.entry(value).or_insert(n + 1);
+            }
+            break;
+        }
+    }
+    out
+}
+
 /// The 1-based line of the `n`-th (1-based) line where `key` has `value`.
 pub fn find_nth_line(text: &str, key: &str, value: &str, n: usize) -> Option<usize> {
     text.lines()
@@ -73,5 +104,18 @@ mod test {
         assert_eq!(find_line(text, None, "provider", "azure"), Some(6));
         let json = "{\"assets\": [\n {\"id\": \"x\",\n  \"location\": {\"country\": \"XX\"}}]}";
         assert_eq!(find_line(json, Some("x"), "country", "XX"), Some(3));
+    }
+
+    #[test]
+    fn indexes_every_id_once() {
+        let text = "sites:\n  - {id: s1, country: PL}\nassets:\n  - id: a\n    kind: bucket_id\n  - name: x\n    id: \"b\"  # quoted\n  - id: a\n";
+        let idx = id_lines(text);
+        assert_eq!(idx.get("s1"), Some(&2));
+        assert_eq!(idx.get("a"), Some(&4), "first occurrence");
+        assert_eq!(idx.get("b"), Some(&7));
+        assert_eq!(idx.get("bucket"), None);
+        let json = "{\"assets\": [\n {\"id\": \"x\", \"kind\": \"db\"},\n {\"id\":\"y\"}]}";
+        let idx = id_lines(json);
+        assert_eq!((idx.get("x"), idx.get("y")), (Some(&2), Some(&3)));
     }
 }
