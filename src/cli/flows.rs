@@ -423,12 +423,12 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     let mut findings = evaluate_egress(&addresses, &policy.policy, &knowledge.legal, as_of);
     findings
         .sort_by(|a, b| (a.severity, a.rule, &a.subject).cmp(&(b.severity, b.rule, &b.subject)));
-    let worst = findings.iter().map(|f| f.severity).min();
-    let fails = match (args.fail_on, worst) {
-        (super::scan::FailOn::Never, _) | (_, None) => false,
-        (super::scan::FailOn::Error, Some(s)) => s == crate::engine::Severity::Error,
-        (super::scan::FailOn::Warning, Some(s)) => s <= crate::engine::Severity::Warning,
-    };
+    let worst = findings
+        .iter()
+        .filter(|f| f.waived.is_none())
+        .map(|f| f.severity)
+        .min();
+    let fails = args.fail_on.fails_at(worst);
     let mut buf = Vec::new();
     match args.format {
         FlowsFormat::Json => {

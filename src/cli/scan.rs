@@ -91,7 +91,12 @@ pub enum FailOn {
 impl FailOn {
     /// Whether an evaluation fails at this threshold.
     pub fn fails(self, evaluation: &Evaluation) -> bool {
-        match (self, evaluation.worst()) {
+        self.fails_at(evaluation.worst())
+    }
+
+    /// Whether the worst unwaived severity fails at this threshold.
+    pub fn fails_at(self, worst: Option<Severity>) -> bool {
+        match (self, worst) {
             (FailOn::Never, _) | (_, None) => false,
             (FailOn::Error, Some(s)) => s == Severity::Error,
             (FailOn::Warning, Some(s)) => s <= Severity::Warning,

@@ -4,8 +4,8 @@
 //! destination country, and RES013 for addresses no geodb record places.
 
 use super::country::Country;
-use super::evaluate::judge_destination;
-use super::finding::{Finding, FindingLocation, Fingerprint};
+use super::evaluate::{fingerprint, judge_destination};
+use super::finding::{Finding, FindingLocation};
 use super::legal::LegalKnowledge;
 use super::policy::Policy;
 use super::rule::RuleId;
@@ -155,7 +155,7 @@ pub fn evaluate_egress(
             rule,
             name: rule.name(),
             severity: rule.default_severity(),
-            fingerprint: fingerprint(rule, &subject),
+            fingerprint: fingerprint(rule, &subject, &[]),
             subject,
             subject_kind: "destination",
             location: Some(FindingLocation {
@@ -199,17 +199,8 @@ fn expired(id: &str, name: &str, on: Date) -> Finding {
         )),
         related: None,
         waived: None,
-        fingerprint: fingerprint(rule, id),
+        fingerprint: fingerprint(rule, id, &[]),
         asset_index: None,
         inferred: false,
     }
-}
-
-fn fingerprint(rule: RuleId, subject: &str) -> Fingerprint {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in rule.code().bytes().chain([0u8]).chain(subject.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    Fingerprint(h)
 }

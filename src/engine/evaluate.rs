@@ -876,7 +876,7 @@ fn bare_finding(
 
 /// Stable across runs, versions and unrelated edits: FNV-1a (64 bit) over the
 /// rule id, the subject and the countries.
-fn fingerprint(rule: RuleId, subject: &str, countries: &[Country]) -> Fingerprint {
+pub(crate) fn fingerprint(rule: RuleId, subject: &str, countries: &[Country]) -> Fingerprint {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut h = OFFSET;
