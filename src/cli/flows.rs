@@ -269,10 +269,13 @@ fn destination_label(c: &CountryTraffic) -> String {
 /// Classes every destination and aggregates per country.
 pub fn summarise(
     tally: &FlowTally,
-    geo: &dyn crate::geo::GeoLookup,
+    addresses: &[EgressAddress],
     knowledge: &Knowledge,
     as_of: Date,
 ) -> anyhow::Result<(FlowSummary, Vec<CountryTraffic>)> {
+    // Each address was classed once, in `egress_addresses`.
+    let placed: rustc_hash::FxHashMap<IpAddr, &EgressAddress> =
+        addresses.iter().map(|a| (a.ip, a)).collect();
     let mut s = FlowSummary {
         records: tally.records,
         rejected: tally.rejected,
@@ -283,19 +286,24 @@ pub fn summarise(
     let mut by_country: BTreeMap<String, CountryTraffic> = BTreeMap::new();
     let mut nets: BTreeMap<String, PortTable> = BTreeMap::new();
     for (ip, d) in &tally.destinations {
-        let (key, name, class) = match classify(geo, *ip)? {
-            GeoAnswer::Internal(r) => {
+        let a = placed.get(ip);
+        let (key, name, class) = match (a.is_some_and(|a| a.internal), a.and_then(|a| a.country)) {
+            (true, _) => {
                 if *ip == IpAddr::V4(METADATA_ADDRESS) {
                     s.metadata_flows += d.flows;
                 }
-                ("internal".to_string(), r.label.to_string(), Class::Internal)
+                (
+                    "internal".to_string(),
+                    "internal ranges".to_string(),
+                    Class::Internal,
+                )
             }
-            GeoAnswer::Country(c) => (
+            (false, Some(c)) => (
                 c.to_string(),
                 country_name(c),
                 knowledge.legal.class(c, as_of),
             ),
-            GeoAnswer::NotFound => (
+            (false, None) => (
                 "unknown".to_string(),
                 "no geodb record".to_string(),
                 Class::Unknown,
@@ -405,11 +413,11 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
             format,
         });
     }
-    let (summary, destinations) = summarise(&tally, &geo, &knowledge, as_of)?;
     let info = geodb_file.info();
     let geodb = format!("{} ({})", info.path, info.build_date);
     let policy = crate::policies::load(&args.policy)?;
     let mut addresses = egress_addresses(&tally, &geo, &geodb)?;
+    let (summary, destinations) = summarise(&tally, &addresses, &knowledge, as_of)?;
     for a in &mut addresses {
         if let Some((provider, region, _)) = ranges.lookup(a.ip) {
             let source = ranges_file
