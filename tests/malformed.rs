@@ -208,6 +208,25 @@ const POLICIES: &[(&str, &[&str])] = &[
         &["unknown-mechanism.toml:5:", "unknown mechanism `contract`"],
     ),
     ("empty.toml", &["empty.toml: the policy file is empty"]),
+    (
+        "bad-cidr.toml",
+        &["bad-cidr.toml:5:", "`52.95.0.0/33` is not a network"],
+    ),
+    (
+        "recipient-without-expiry.toml",
+        &["recipient-without-expiry.toml:5:", "`expires` is required"],
+    ),
+    (
+        "recipient-without-cidrs.toml",
+        &["recipient-without-cidrs.toml:5:", "at least one network"],
+    ),
+    (
+        "bad-resource-type.toml",
+        &[
+            "bad-resource-type.toml:5:",
+            "unknown classification `secret`",
+        ],
+    ),
 ];
 
 fn check(args: &[&str], needles: &[&str]) {
@@ -330,6 +349,35 @@ fn binary_garbage_missing_files_and_bad_arguments() {
             bad_regions.to_str().unwrap(),
         ],
         &["regions.json", "providers.acme.headquarters.country", "ZZ"],
+    );
+    std::fs::write(&bad_regions, "{\"catalogue_version\": \"x\", \"providers\": {\"acme\": {\"name\": \"Acme\", \"headquarters\": {\"country\": \"DE\"}, \"eu_headquartered\": true, \"zone_rules\": [\"letter-sufix\"]}}}").unwrap();
+    check(
+        &[
+            "scan",
+            "fixtures/demo/webinar-platform.yaml",
+            "--regions",
+            bad_regions.to_str().unwrap(),
+        ],
+        &[
+            "regions.json",
+            "unknown zone rule `letter-sufix`",
+            "did you mean `letter-suffix`?",
+        ],
+    );
+    let bad_adequacy = dir.path().join("adequacy.json");
+    std::fs::write(&bad_adequacy, "{\"list_date\": \"x\", \"decisions\": [{\"jurisdiction\": \"US\", \"name\": \"n\", \"reference\": \"r\", \"in_force_from\": \"2023-13-01\", \"scope\": \"full\", \"scope_note\": \"s\"}]}").unwrap();
+    check(
+        &[
+            "scan",
+            "fixtures/demo/webinar-platform.yaml",
+            "--adequacy",
+            bad_adequacy.to_str().unwrap(),
+        ],
+        &[
+            "adequacy.json",
+            "decisions[0].in_force_from",
+            "bad date `2023-13-01`",
+        ],
     );
 }
 
