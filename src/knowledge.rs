@@ -87,8 +87,7 @@ pub fn parse_date(s: &str) -> Option<Date> {
     Date::parse(s.trim(), &fmt).ok()
 }
 
-fn json_error(file: &str, text: &str, e: &serde_json::Error) -> InputError {
-    let _ = text;
+fn json_error(file: &str, e: &serde_json::Error) -> InputError {
     InputError::new(file, e.to_string()).at(Some(e.line()), Some(e.column()))
 }
 
@@ -118,7 +117,7 @@ struct RawTerritory {
 }
 
 fn parse_eea(file: &str, text: &str) -> Result<Eea, InputError> {
-    let raw: RawEea = serde_json::from_str(text).map_err(|e| json_error(file, text, &e))?;
+    let raw: RawEea = serde_json::from_str(text).map_err(|e| json_error(file, &e))?;
     let mut members = BTreeMap::new();
     for m in raw.members {
         let c = Country::new(&m.code).ok_or_else(|| {
@@ -177,7 +176,7 @@ pub fn parse_adequacy(
     file: &str,
     text: &str,
 ) -> Result<(String, Vec<AdequacyDecision>), InputError> {
-    let raw: RawAdequacy = serde_json::from_str(text).map_err(|e| json_error(file, text, &e))?;
+    let raw: RawAdequacy = serde_json::from_str(text).map_err(|e| json_error(file, &e))?;
     let mut out = Vec::new();
     for (i, d) in raw.decisions.into_iter().enumerate() {
         let at = |f: &str| format!("decisions[{i}].{f}");

@@ -189,12 +189,6 @@ pub fn load(spec: &str) -> Result<LoadedPolicy, InputError> {
     })
 }
 
-/// SHA-256 (hex) of the canonical JSON form of a policy.
-pub fn policy_hash(policy: &Policy) -> String {
-    let json = serde_json::to_vec(policy).unwrap_or_default();
-    crate::inputs::hex(&Sha256::digest(&json))
-}
-
 fn resolve(
     spec: &str,
     relative_to: Option<&Path>,
@@ -548,7 +542,6 @@ fn parse(
     for r in &raw.approved_recipient {
         let id = r.id.get_ref().clone();
         let field = format!("approved_recipient `{id}`");
-        let expires = required_date(file, text, &r.id, r.expires.as_ref(), &field)?;
         let raw_t = RawTransfer {
             mechanism: r.mechanism.clone(),
             certification: r.certification.clone(),
@@ -558,9 +551,7 @@ fn parse(
             derogation: r.derogation.clone(),
             expires: None,
         };
-        let mut basis = transfer_basis(file, text, None, &field, &raw_t)?;
-        basis.expires = Some(expires);
-        basis.origin = crate::engine::BasisOrigin::Approval(id.clone());
+        let basis = approval_basis(file, text, &r.id, &field, &raw_t, r.expires.as_ref())?;
         let mut cidrs = Vec::new();
         for c in &r.cidrs {
             cidrs.push(cidr(c, &format!("{field}.cidrs"))?);
@@ -586,7 +577,6 @@ fn parse(
     for a in &raw.approved_transfer {
         let id = a.id.get_ref().clone();
         let field = format!("approved_transfer `{id}`");
-        let expires = required_date(file, text, &a.id, a.expires.as_ref(), &field)?;
         let raw_t = RawTransfer {
             mechanism: a.mechanism.clone(),
             certification: a.certification.clone(),
@@ -596,14 +586,7 @@ fn parse(
             derogation: a.derogation.clone(),
             expires: None,
         };
-        let mut basis = transfer_basis(file, text, None, &field, &raw_t).map_err(|mut e| {
-            if e.line.is_none() {
-                e.line = Some(line_col(text, a.id.span().start).0);
-            }
-            e
-        })?;
-        basis.expires = Some(expires);
-        basis.origin = crate::engine::BasisOrigin::Approval(id.clone());
+        let basis = approval_basis(file, text, &a.id, &field, &raw_t, a.expires.as_ref())?;
         let mut countries = Vec::new();
         for c in &a.countries {
             countries.push(country(c, &format!("{field}.countries"))?);
@@ -627,6 +610,29 @@ fn parse(
         });
     }
     Ok(p)
+}
+
+/// The basis an approval (transfer or recipient) grants: its transfer fields, a
+/// required expiry, and the approval as its origin. Errors fall back to the
+/// approval's line when the field's own line cannot be found.
+fn approval_basis(
+    file: &str,
+    text: &str,
+    id: &Spanned<String>,
+    field: &str,
+    raw: &RawTransfer,
+    expires: Option<&Spanned<toml::Value>>,
+) -> Result<crate::engine::TransferBasis, InputError> {
+    let expires = required_date(file, text, id, expires, field)?;
+    let mut basis = transfer_basis(file, text, None, field, raw).map_err(|mut e| {
+        if e.line.is_none() {
+            e.line = Some(line_col(text, id.span().start).0);
+        }
+        e
+    })?;
+    basis.expires = Some(expires);
+    basis.origin = crate::engine::BasisOrigin::Approval(id.get_ref().clone());
+    Ok(basis)
 }
 
 fn required_date(

@@ -227,6 +227,14 @@ const POLICIES: &[(&str, &[&str])] = &[
             "unknown classification `secret`",
         ],
     ),
+    (
+        "recipient-bad-mechanism.toml",
+        &[
+            "recipient-bad-mechanism.toml:8:",
+            "unknown transfer mechanism `sccs`",
+            "did you mean `scc`?",
+        ],
+    ),
 ];
 
 fn check(args: &[&str], needles: &[&str]) {
