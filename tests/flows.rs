@@ -609,3 +609,38 @@ fn csv_and_markdown_reports() {
         "{md}"
     );
 }
+
+#[test]
+fn standard_input_is_read_when_the_path_is_a_dash() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_residency"))
+        .args([
+            "flows",
+            "-",
+            "--geodb",
+            db.to_str().unwrap(),
+            "--format",
+            "json",
+            "--as-of",
+            "2026-11-28",
+        ])
+        .env_clear()
+        .env("HOME", dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(vpc(true, false).as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    check(&doc, true);
+    assert_eq!(doc["inputs"][0]["path"], "-");
+}
