@@ -6,7 +6,7 @@ use crate::engine::{evaluate_egress, Class, EgressAddress};
 use crate::geo::ranges::{CloudRanges, RangesFirst};
 use crate::geo::{classify, GeoAnswer, METADATA_ADDRESS};
 use crate::inputs::flow_log::generic::ColumnMap;
-use crate::inputs::flow_log::{read_log, BadLine, FlowFormat, FlowTally};
+use crate::inputs::flow_log::{read_log, BadLine, Destination, FlowFormat, FlowTally};
 use crate::knowledge::countries::country_name;
 use crate::knowledge::Knowledge;
 use crate::report::Tool;
@@ -188,14 +188,17 @@ struct Report<'a> {
     malformed_lines: &'a [BadLine],
 }
 
+/// Accepted traffic per destination address.
+type Destinations = rustc_hash::FxHashMap<IpAddr, Destination>;
+
 /// The per-address view the engine judges.
 pub fn egress_addresses(
-    tally: &FlowTally,
+    destinations: &Destinations,
     geo: &dyn crate::geo::GeoLookup,
     geo_label: &str,
 ) -> anyhow::Result<Vec<EgressAddress>> {
-    let mut out = Vec::with_capacity(tally.destinations.len());
-    for (ip, d) in &tally.destinations {
+    let mut out = Vec::with_capacity(destinations.len());
+    for (ip, d) in destinations {
         let (country, internal) = match classify(geo, *ip)? {
             GeoAnswer::Internal(_) => (None, true),
             GeoAnswer::Country(c) => (Some(c), false),
@@ -269,6 +272,7 @@ fn destination_label(c: &CountryTraffic) -> String {
 /// Classes every destination and aggregates per country.
 pub fn summarise(
     tally: &FlowTally,
+    destinations: &Destinations,
     addresses: &[EgressAddress],
     knowledge: &Knowledge,
     as_of: Date,
@@ -285,7 +289,7 @@ pub fn summarise(
     };
     let mut by_country: BTreeMap<String, CountryTraffic> = BTreeMap::new();
     let mut nets: BTreeMap<String, PortTable> = BTreeMap::new();
-    for (ip, d) in &tally.destinations {
+    for (ip, d) in destinations {
         let a = placed.get(ip);
         let (key, name, class) = match (a.is_some_and(|a| a.internal), a.and_then(|a| a.country)) {
             (true, _) => {
@@ -416,8 +420,9 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     let info = geodb_file.info();
     let geodb = format!("{} ({})", info.path, info.build_date);
     let policy = crate::policies::load(&args.policy)?;
-    let mut addresses = egress_addresses(&tally, &geo, &geodb)?;
-    let (summary, destinations) = summarise(&tally, &addresses, &knowledge, as_of)?;
+    let traffic = tally.take_destinations();
+    let mut addresses = egress_addresses(&traffic, &geo, &geodb)?;
+    let (summary, destinations) = summarise(&tally, &traffic, &addresses, &knowledge, as_of)?;
     for a in &mut addresses {
         if let Some((provider, region, _)) = ranges.lookup(a.ip) {
             let source = ranges_file

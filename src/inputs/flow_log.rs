@@ -1,8 +1,8 @@
 //! Flow logs: AWS VPC Flow Logs (default version 2, and any custom format announced
 //! by a header line), Zeek `conn.log` (TSV with `#fields`, and JSON lines), plain or
-//! gzip-compressed. Read as a stream with one reused line buffer; each record is
-//! folded into per-destination-address counters, so memory grows with the number of
-//! distinct destinations, not with the file.
+//! gzip-compressed. Read as a stream of blocks of whole lines, parsed by one worker
+//! per core; each record is folded into per-destination-address counters, so memory
+//! grows with the number of distinct destinations, not with the file.
 
 pub mod generic;
 mod vpc;
@@ -11,7 +11,7 @@ mod zeek;
 use crate::error::InputError;
 use rustc_hash::FxHashMap;
 use std::io::{BufRead, BufReader, Read};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::sync::{mpsc, Mutex};
 
@@ -98,7 +98,8 @@ pub struct Destination {
     pub first_seen: Option<u64>,
     /// Latest end seen.
     pub last_seen: Option<u64>,
-    /// One source that talked to it.
+    /// The lowest source address that sent to it (the same answer whatever order
+    /// the workers read the blocks in).
     pub sample_source: Option<IpAddr>,
     /// Per destination port (few per destination: a small vector beats a map).
     pub ports: Vec<(u16, PortCount)>,
@@ -128,41 +129,140 @@ pub struct FlowTally {
     pub malformed: u64,
     /// The first malformed lines.
     pub bad_lines: Vec<BadLine>,
-    /// Accepted traffic per destination address.
-    pub destinations: FxHashMap<IpAddr, Destination>,
+    /// Accepted traffic per IPv4 destination, keyed by the address as a number.
+    v4: FxHashMap<u32, Slot>,
+    /// Accepted traffic per IPv6 destination.
+    v6: FxHashMap<Ipv6Addr, Slot>,
 }
 
-impl FlowTally {
+/// Counters for one destination address.
+#[derive(Debug, Clone, PartialEq)]
+struct Slot {
+    flows: u64,
+    bytes: u64,
+    /// Earliest start (`u64::MAX`: none seen).
+    first: u64,
+    /// Latest end (meaningful when `timed`).
+    last: u64,
+    timed: bool,
+    /// The lowest source address seen: the same whatever order blocks are read in.
+    source: Option<IpAddr>,
+    /// Per destination port (few per destination: a small vector beats a map).
+    ports: Vec<(u16, PortCount)>,
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Slot {
+            flows: 0,
+            bytes: 0,
+            first: u64::MAX,
+            last: 0,
+            timed: false,
+            source: None,
+            ports: Vec::new(),
+        }
+    }
+}
+
+impl Slot {
+    #[inline]
     fn add(&mut self, r: &FlowRecord) {
-        let d = self.destinations.entry(r.dst).or_default();
-        d.flows += 1;
-        d.bytes += r.bytes;
+        self.flows += 1;
+        self.bytes += r.bytes;
         if let Some(s) = r.start {
-            d.first_seen = Some(d.first_seen.map_or(s, |f| f.min(s)));
+            self.first = self.first.min(s);
         }
         if let Some(e) = r.end.or(r.start) {
-            d.last_seen = Some(d.last_seen.map_or(e, |l| l.max(e)));
+            self.last = if self.timed { self.last.max(e) } else { e };
+            self.timed = true;
         }
-        if d.sample_source.is_none() {
-            d.sample_source = r.src;
+        if r.src.is_some() && (self.source.is_none() || r.src < self.source) {
+            self.source = r.src;
         }
-        match d.ports.iter_mut().find(|(port, _)| *port == r.dst_port) {
+        self.add_port(
+            r.dst_port,
+            PortCount {
+                flows: 1,
+                bytes: r.bytes,
+            },
+        );
+    }
+
+    #[inline]
+    fn add_port(&mut self, port: u16, count: PortCount) {
+        match self.ports.iter_mut().find(|(p, _)| *p == port) {
             Some((_, p)) => {
-                p.flows += 1;
-                p.bytes += r.bytes;
+                p.flows += count.flows;
+                p.bytes += count.bytes;
             }
-            None => d.ports.push((
-                r.dst_port,
-                PortCount {
-                    flows: 1,
-                    bytes: r.bytes,
-                },
-            )),
+            None => self.ports.push((port, count)),
         }
     }
 
+    fn merge(&mut self, o: &Slot) {
+        self.flows += o.flows;
+        self.bytes += o.bytes;
+        self.first = self.first.min(o.first);
+        if o.timed {
+            self.last = if self.timed {
+                self.last.max(o.last)
+            } else {
+                o.last
+            };
+            self.timed = true;
+        }
+        if o.source.is_some() && (self.source.is_none() || o.source < self.source) {
+            self.source = o.source;
+        }
+        for (port, count) in &o.ports {
+            self.add_port(*port, *count);
+        }
+    }
+}
+
+/// Records parsed before their counters are updated: the table probes of a batch
+/// are independent, so the processor overlaps their cache misses.
+const BATCH: usize = 32;
+
+impl FlowTally {
+    #[inline]
+    fn add(&mut self, r: &FlowRecord) {
+        let slot = match r.dst {
+            IpAddr::V4(a) => self.v4.entry(u32::from(a)).or_default(),
+            IpAddr::V6(a) => self.v6.entry(a).or_default(),
+        };
+        slot.add(r);
+    }
+
+    /// Accepted traffic per destination address, moved out of the tally (which
+    /// keeps its counts and bad lines): the per-worker tables are freed as it goes.
+    pub fn take_destinations(&mut self) -> FxHashMap<IpAddr, Destination> {
+        let v4 = std::mem::take(&mut self.v4)
+            .into_iter()
+            .map(|(a, s)| (IpAddr::V4(Ipv4Addr::from(a)), s));
+        let v6 = std::mem::take(&mut self.v6)
+            .into_iter()
+            .map(|(a, s)| (IpAddr::V6(a), s));
+        v4.chain(v6)
+            .map(|(ip, s)| {
+                let mut ports = s.ports;
+                ports.sort_unstable_by_key(|(p, _)| *p);
+                let d = Destination {
+                    flows: s.flows,
+                    bytes: s.bytes,
+                    first_seen: (s.first != u64::MAX).then_some(s.first),
+                    last_seen: s.timed.then_some(s.last),
+                    sample_source: s.source,
+                    ports,
+                };
+                (ip, d)
+            })
+            .collect()
+    }
+
     /// Adds another tally (from a worker) to this one.
-    pub fn merge(&mut self, other: FlowTally) {
+    pub fn merge(&mut self, mut other: FlowTally) {
         self.records += other.records;
         self.rejected += other.rejected;
         self.skipped += other.skipped;
@@ -171,30 +271,18 @@ impl FlowTally {
         self.bad_lines
             .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         self.bad_lines.truncate(MALFORMED_SAMPLES);
-        for (ip, d) in other.destinations {
-            let mine = self.destinations.entry(ip).or_default();
-            mine.flows += d.flows;
-            mine.bytes += d.bytes;
-            mine.first_seen = match (mine.first_seen, d.first_seen) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            mine.last_seen = match (mine.last_seen, d.last_seen) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            };
-            if mine.sample_source.is_none() {
-                mine.sample_source = d.sample_source;
-            }
-            for (port, pc) in d.ports {
-                match mine.ports.iter_mut().find(|(p, _)| *p == port) {
-                    Some((_, m)) => {
-                        m.flows += pc.flows;
-                        m.bytes += pc.bytes;
-                    }
-                    None => mine.ports.push((port, pc)),
-                }
-            }
+        // Fold the smaller table into the larger one.
+        if self.v4.len() < other.v4.len() {
+            std::mem::swap(&mut self.v4, &mut other.v4);
+        }
+        if self.v6.len() < other.v6.len() {
+            std::mem::swap(&mut self.v6, &mut other.v6);
+        }
+        for (k, s) in &other.v4 {
+            self.v4.entry(*k).or_default().merge(s);
+        }
+        for (k, s) in &other.v6 {
+            self.v6.entry(*k).or_default().merge(s);
         }
     }
 }
@@ -203,6 +291,14 @@ impl FlowTally {
 pub trait LineParser: Send {
     /// Parses one line (without its newline).
     fn parse(&mut self, line: &str) -> Parsed;
+    /// Parses one line given as bytes. The default checks that it is UTF-8 text and
+    /// calls [`LineParser::parse`]; formats with a byte-level fast path override it.
+    fn parse_bytes(&mut self, line: &[u8]) -> Parsed {
+        match std::str::from_utf8(line) {
+            Ok(text) => self.parse(text),
+            Err(_) => Parsed::Bad("not UTF-8 text".into()),
+        }
+    }
     /// A copy with the same learnt state, for another worker.
     fn boxed_clone(&self) -> Box<dyn LineParser>;
 }
@@ -215,6 +311,7 @@ fn process_line(
     strict: bool,
     file: &str,
     tally: &mut FlowTally,
+    batch: &mut Vec<FlowRecord>,
 ) -> Result<(), InputError> {
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
     let blank = bytes.first().is_none_or(|b| b.is_ascii_whitespace())
@@ -222,15 +319,14 @@ fn process_line(
     if blank {
         return Ok(());
     }
-    let parsed = match std::str::from_utf8(bytes) {
-        Ok(line) => parser.parse(line),
-        Err(_) => Parsed::Bad("not UTF-8 text".into()),
-    };
-    match parsed {
+    match parser.parse_bytes(bytes) {
         Parsed::Header => {}
         Parsed::Flow(r) => {
             tally.records += 1;
-            tally.add(&r);
+            batch.push(r);
+            if batch.len() == BATCH {
+                flush(tally, batch);
+            }
         }
         Parsed::NoTransfer(d) => {
             tally.records += 1;
@@ -259,6 +355,15 @@ fn process_line(
     Ok(())
 }
 
+/// Folds the batched records into the tally.
+#[inline]
+fn flush(tally: &mut FlowTally, batch: &mut Vec<FlowRecord>) {
+    for r in batch.iter() {
+        tally.add(r);
+    }
+    batch.clear();
+}
+
 /// Parses a block of whole lines, the first of which is line `first_line`.
 fn process_block(
     parser: &mut dyn LineParser,
@@ -267,46 +372,22 @@ fn process_block(
     strict: bool,
     file: &str,
     tally: &mut FlowTally,
-) -> Result<(), InputError> {
+) -> Result<u64, InputError> {
+    let mut batch = Vec::with_capacity(BATCH);
     let mut line_no = first_line;
     let mut start = 0;
-    for end in memchr::memchr_iter(b'\n', block) {
-        process_line(
-            parser,
-            block.get(start..end).unwrap_or_default(),
-            line_no,
-            strict,
-            file,
-            tally,
-        )?;
+    let ends = memchr::memchr_iter(b'\n', block).chain(
+        // A last line without its newline.
+        (block.last().is_some_and(|b| *b != b'\n')).then_some(block.len()),
+    );
+    for end in ends {
+        let line = block.get(start..end).unwrap_or_default();
+        process_line(parser, line, line_no, strict, file, tally, &mut batch)?;
         line_no += 1;
         start = end + 1;
     }
-    if start < block.len() {
-        process_line(
-            parser,
-            block.get(start..).unwrap_or_default(),
-            line_no,
-            strict,
-            file,
-            tally,
-        )?;
-    }
-    Ok(())
-}
-
-/// Reads up to `want` more bytes into `block`; true at end of input.
-fn fill(reader: &mut dyn BufRead, block: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
-    while block.len() < want {
-        let buf = reader.fill_buf()?;
-        if buf.is_empty() {
-            return Ok(true);
-        }
-        let take = buf.len().min(want - block.len());
-        block.extend_from_slice(buf.get(..take).unwrap_or_default());
-        reader.consume(take);
-    }
-    Ok(false)
+    flush(tally, &mut batch);
+    Ok(line_no - first_line)
 }
 
 /// Opens `path` (`-` for stdin), transparently gunzipping.
@@ -422,6 +503,7 @@ pub fn read_log(
     };
     // The first lines (read for detection) go through in order: they carry the headers.
     let mut line_no: u64 = 0;
+    let mut batch = Vec::with_capacity(BATCH);
     for line in &pending {
         line_no += 1;
         process_line(
@@ -431,87 +513,214 @@ pub fn read_log(
             strict,
             &shown,
             tally,
+            &mut batch,
         )?;
     }
-    // The rest in blocks of whole lines, one worker per core, each with its own tally.
+    flush(tally, &mut batch);
+    // The rest in blocks of whole lines, one worker per core, each with its own
+    // tally. Buffers circulate between the reader and the workers, so memory is
+    // bounded by their number whatever the size of the log; line numbers are fixed
+    // up at the end from each block's line count, so the reader never scans lines.
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 8);
-    let (tx, rx) = mpsc::sync_channel::<(Vec<u8>, u64)>(workers * 2);
+    let buffers = workers * 2 + 1;
+    let (tx, rx) = mpsc::channel::<Block>();
+    let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
     let rx = Mutex::new(rx);
     let (read_result, results) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 let mut p = parser.boxed_clone();
                 let rx = &rx;
+                let back = back_tx.clone();
                 let shown = shown.as_str();
-                scope.spawn(move || -> Result<FlowTally, InputError> {
-                    let mut t = FlowTally::default();
-                    loop {
-                        let next = match rx.lock() {
-                            Ok(guard) => guard.recv(),
-                            Err(_) => break,
-                        };
-                        let Ok((block, first)) = next else { break };
-                        process_block(p.as_mut(), &block, first, strict, shown, &mut t)?;
-                    }
-                    Ok(t)
-                })
+                scope.spawn(move || worker(p.as_mut(), rx, &back, strict, shown))
             })
             .collect();
-        let read_result = (|| -> std::io::Result<()> {
-            let mut carry: Vec<u8> = Vec::new();
-            loop {
-                let mut block = std::mem::take(&mut carry);
-                let want = BLOCK.max(block.len() + 1);
-                let eof = fill(&mut reader, &mut block, want)?;
-                if !eof {
-                    match memchr::memrchr(b'\n', &block) {
-                        Some(pos) => carry = block.split_off(pos + 1),
-                        None => {
-                            // One line longer than a block: keep reading it.
-                            carry = block;
-                            continue;
-                        }
-                    }
-                }
-                let lines = memchr::memchr_iter(b'\n', &block).count() as u64
-                    + u64::from(!block.is_empty() && !block.ends_with(b"\n"));
-                if !block.is_empty() && tx.send((block, line_no + 1)).is_err() {
-                    return Ok(()); // every worker stopped (strict error): they say why
-                }
-                line_no += lines;
-                if eof {
-                    return Ok(());
-                }
-            }
-        })();
+        drop(back_tx);
+        let read_result = read_blocks(reader.as_mut(), &tx, &back_rx, buffers);
         drop(tx);
-        let results: Vec<Result<FlowTally, InputError>> = handles
+        let results: Vec<WorkerOutput> = handles
             .into_iter()
             .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(InputError::new(&shown, "a worker failed")))
+                h.join().unwrap_or_else(|_| WorkerOutput {
+                    error: Some((0, InputError::new(&shown, "a worker failed"))),
+                    ..WorkerOutput::default()
+                })
             })
             .collect();
         (read_result, results)
     });
-    let mut first_error: Option<InputError> = None;
-    for r in results {
-        match r {
-            Ok(t) => tally.merge(t),
-            Err(e) => {
-                if first_error.as_ref().is_none_or(|f| e.line < f.line) {
-                    first_error = Some(e);
-                }
+    // Blocks were numbered in file order: their first lines follow from the counts.
+    let mut counts: Vec<(u64, u64)> = results
+        .iter()
+        .flat_map(|r| r.line_counts.iter().copied())
+        .collect();
+    counts.sort_unstable();
+    let mut before = rustc_hash::FxHashMap::default();
+    let mut next = line_no;
+    for &(seq, lines) in &counts {
+        before.insert(seq, next);
+        next += lines;
+    }
+    // The first error in file order: every block before it was parsed, so its place is known.
+    let mut first_error: Option<(u64, InputError)> = None;
+    let mut outputs = Vec::with_capacity(results.len());
+    for mut r in results {
+        if let Some((seq, e)) = r.error.take() {
+            if first_error
+                .as_ref()
+                .is_none_or(|(s, f)| (seq, e.line) < (*s, f.line))
+            {
+                first_error = Some((seq, e));
             }
         }
+        outputs.push(r);
     }
-    if let Some(e) = first_error {
+    if let Some((seq, mut e)) = first_error {
+        // Every block before the failed one was parsed (an error there would come first).
+        let lines_before = line_no
+            + counts
+                .iter()
+                .filter(|(s, _)| *s < seq)
+                .map(|(_, n)| n)
+                .sum::<u64>();
+        e.line = e
+            .line
+            .and_then(|rel| usize::try_from(lines_before).ok().map(|b| b + rel));
         return Err(e);
+    }
+    for mut out in outputs {
+        for (bad, seq) in out.tally.bad_lines.iter_mut().zip(&out.bad_seqs) {
+            bad.line += before.get(seq).copied().unwrap_or(line_no);
+        }
+        tally.merge(out.tally);
     }
     read_result.map_err(|e| InputError::new(&shown, format!("cannot read: {e}")))?;
     Ok(format)
+}
+
+/// A block of whole lines, numbered in file order.
+struct Block {
+    seq: u64,
+    data: Vec<u8>,
+    len: usize,
+}
+
+/// What a worker hands back: its tally (bad lines numbered within their block),
+/// the block of each bad line, how many lines each block had, and the error that
+/// stopped it, if any.
+#[derive(Default)]
+struct WorkerOutput {
+    tally: FlowTally,
+    bad_seqs: Vec<u64>,
+    line_counts: Vec<(u64, u64)>,
+    error: Option<(u64, InputError)>,
+}
+
+/// Parses blocks until the reader stops. A strict-mode error stops the worker and
+/// names the block and the line within it.
+fn worker(
+    parser: &mut dyn LineParser,
+    rx: &Mutex<mpsc::Receiver<Block>>,
+    back: &mpsc::Sender<Vec<u8>>,
+    strict: bool,
+    file: &str,
+) -> WorkerOutput {
+    let mut out = WorkerOutput::default();
+    loop {
+        let next = match rx.lock() {
+            Ok(guard) => guard.recv(),
+            Err(_) => break,
+        };
+        let Ok(block) = next else { break };
+        let data = block.data.get(..block.len).unwrap_or_default();
+        let before = out.tally.bad_lines.len();
+        match process_block(parser, data, 1, strict, file, &mut out.tally) {
+            Ok(lines) => out.line_counts.push((block.seq, lines)),
+            Err(e) => {
+                out.error = Some((block.seq, e));
+                break;
+            }
+        }
+        out.bad_seqs.extend(std::iter::repeat_n(
+            block.seq,
+            out.tally.bad_lines.len() - before,
+        ));
+        // The reader may have stopped already: then the buffer is simply dropped.
+        let _ = back.send(block.data);
+    }
+    out
+}
+
+/// Reads the rest of the input into blocks of whole lines and sends them out,
+/// reusing the buffers the workers send back (at most `buffers` exist at once).
+fn read_blocks(
+    reader: &mut dyn BufRead,
+    tx: &mpsc::Sender<Block>,
+    back: &mpsc::Receiver<Vec<u8>>,
+    buffers: usize,
+) -> std::io::Result<()> {
+    let mut made = 0;
+    let mut carry: Vec<u8> = Vec::new();
+    let mut seq = 0;
+    loop {
+        let mut data = match back.try_recv() {
+            Ok(buf) => buf,
+            Err(_) if made < buffers => {
+                made += 1;
+                vec![0; BLOCK]
+            }
+            Err(_) => match back.recv() {
+                Ok(buf) => buf,
+                Err(_) => return Ok(()), // every worker stopped (strict error): they say why
+            },
+        };
+        if data.len() < carry.len() + BLOCK / 2 {
+            data.resize(carry.len() + BLOCK, 0);
+        }
+        let mut len = carry.len();
+        data.get_mut(..len)
+            .unwrap_or_default()
+            .copy_from_slice(&carry);
+        carry.clear();
+        let mut eof = false;
+        while len < data.len() {
+            let n = match reader.read(data.get_mut(len..).unwrap_or_default()) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                eof = true;
+                break;
+            }
+            len += n;
+        }
+        if !eof {
+            match memchr::memrchr(b'\n', data.get(..len).unwrap_or_default()) {
+                Some(pos) => {
+                    carry.extend_from_slice(data.get(pos + 1..len).unwrap_or_default());
+                    len = pos + 1;
+                }
+                None => {
+                    // One line longer than a buffer: keep it and read on with a bigger one.
+                    carry.extend_from_slice(data.get(..len).unwrap_or_default());
+                    continue;
+                }
+            }
+        }
+        if len > 0 {
+            if tx.send(Block { seq, data, len }).is_err() {
+                return Ok(()); // every worker stopped (strict error): they say why
+            }
+            seq += 1;
+        }
+        if eof {
+            return Ok(());
+        }
+    }
 }
 
 /// Parses an unsigned number field; `-` counts as absent.
@@ -536,4 +745,90 @@ pub fn address(field: &str) -> Result<Option<IpAddr>, String> {
         .parse::<IpAddr>()
         .map(Some)
         .map_err(|_| format!("`{field}` is not an IP address"))
+}
+
+/// A plain dotted-quad IPv4 address, or `None` for anything else (IPv6, leading
+/// zeros, stray bytes): such fields go to the full parser, which decides and explains.
+#[inline]
+pub fn fast_ipv4(field: &[u8]) -> Option<Ipv4Addr> {
+    let mut acc: u32 = 0;
+    let mut octet: u32 = 0;
+    let mut digits = 0u8;
+    let mut dots = 0u8;
+    let mut leading_zero = false;
+    for &c in field {
+        if c.is_ascii_digit() {
+            if digits == 1 && leading_zero {
+                return None;
+            }
+            leading_zero = digits == 0 && c == b'0';
+            octet = octet * 10 + u32::from(c - b'0');
+            digits += 1;
+            if digits > 3 {
+                return None;
+            }
+        } else if c == b'.' && digits > 0 && octet <= 255 && dots < 3 {
+            acc = acc << 8 | octet;
+            octet = 0;
+            digits = 0;
+            dots += 1;
+        } else {
+            return None;
+        }
+    }
+    (dots == 3 && digits > 0 && octet <= 255).then(|| Ipv4Addr::from(acc << 8 | octet))
+}
+
+/// A run of up to 19 ASCII digits as a number, or `None` for anything else (`-`,
+/// signs, decimals, overflow): such fields go to the full parser.
+#[inline]
+pub fn fast_u64(field: &[u8]) -> Option<u64> {
+    if field.is_empty() || field.len() > 19 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in field {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u64::from(c - b'0');
+    }
+    Some(n)
+}
+
+/// Calls `f` with the position of every space in `line`, then with `line.len()`:
+/// the ends of its space-separated fields. Eight bytes at a time: a word's spaces
+/// are found with one subtraction-free zero-byte test, without a call per field.
+/// Returns whether the line holds a tab (then fields are not just space-separated).
+#[inline]
+pub fn for_each_space(line: &[u8], mut f: impl FnMut(usize)) -> bool {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const SPACES: u64 = 0x2020_2020_2020_2020;
+    const TABS: u64 = 0x0909_0909_0909_0909;
+    let zero_bytes = |x: u64| !(((x & LOW7) + LOW7) | x | LOW7);
+    let mut tabs = 0;
+    let chunks = line.chunks_exact(8);
+    let tail = chunks.remainder();
+    let mut base = 0;
+    for chunk in chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        tabs |= zero_bytes(word ^ TABS);
+        // High bit set exactly in the bytes that are spaces.
+        let mut hits = zero_bytes(word ^ SPACES);
+        while hits != 0 {
+            f(base + (hits.trailing_zeros() / 8) as usize);
+            hits &= hits - 1;
+        }
+        base += 8;
+    }
+    for (i, b) in tail.iter().enumerate() {
+        if *b == b' ' {
+            f(base + i);
+        }
+        tabs |= u64::from(*b == b'\t');
+    }
+    f(line.len());
+    tabs != 0
 }

@@ -3,7 +3,11 @@
 //! when present, else `dstaddr`. `REJECT` records, `NODATA` and `SKIPDATA` carry no
 //! transfer.
 
-use super::{address, number, Disposition, FlowRecord, LineParser, Parsed};
+use super::{address, fast_ipv4, fast_u64, number, Disposition, FlowRecord, LineParser, Parsed};
+use std::net::IpAddr;
+
+/// A field position the scan does not need.
+const UNUSED: u8 = u8::MAX;
 
 /// Field positions, from a header line or the version-2 default.
 #[derive(Debug, Clone)]
@@ -18,7 +22,20 @@ pub struct VpcParser {
     action: Option<usize>,
     log_status: Option<usize>,
     width: usize,
+    /// For each field position, its slot in the fast path's field array (or `UNUSED`).
+    slots: Vec<u8>,
 }
+
+/// Slots of the fast path's field array.
+const SRC: usize = 0;
+const DST: usize = 1;
+const PKT_DST: usize = 2;
+const PORT: usize = 3;
+const BYTES: usize = 4;
+const START: usize = 5;
+const END: usize = 6;
+const ACTION: usize = 7;
+const STATUS: usize = 8;
 
 /// The default version-2 field order.
 const DEFAULT: [&str; 14] = [
@@ -47,7 +64,28 @@ impl Default for VpcParser {
 impl VpcParser {
     fn from_fields(names: &[&str]) -> VpcParser {
         let pos = |n: &str| names.iter().position(|f| *f == n);
+        let slot_names = [
+            (SRC, "srcaddr"),
+            (DST, "dstaddr"),
+            (PKT_DST, "pkt-dstaddr"),
+            (PORT, "dstport"),
+            (BYTES, "bytes"),
+            (START, "start"),
+            (END, "end"),
+            (ACTION, "action"),
+            (STATUS, "log-status"),
+        ];
+        let slots = names
+            .iter()
+            .map(|n| {
+                slot_names
+                    .iter()
+                    .find(|(_, name)| name == n)
+                    .map_or(UNUSED, |(slot, _)| *slot as u8)
+            })
+            .collect();
         VpcParser {
+            slots,
             srcaddr: pos("srcaddr"),
             dstaddr: pos("dstaddr"),
             pkt_dstaddr: pos("pkt-dstaddr"),
@@ -75,9 +113,80 @@ fn is_header(fields: &[&str]) -> bool {
             .any(|f| f.chars().any(|c| c.is_ascii_lowercase()))
 }
 
+impl VpcParser {
+    /// The byte-level fast path for the common record: single spaces between
+    /// fields, plain IPv4 addresses, plain numbers. `None` hands the line to the
+    /// full parser, which handles (and explains) everything else, so both paths
+    /// give the same answer.
+    #[inline]
+    fn fast(&self, line: &[u8]) -> Option<Parsed> {
+        let mut got: [&[u8]; 9] = [b"-"; 9];
+        let mut n = 0usize;
+        let mut start = 0usize;
+        let mut empty = false;
+        let tabs = super::for_each_space(line, |end| {
+            let field = line.get(start..end).unwrap_or_default();
+            empty |= field.is_empty();
+            if let Some(&slot) = self.slots.get(n) {
+                if let Some(g) = got.get_mut(usize::from(slot)) {
+                    *g = field;
+                }
+            }
+            n += 1;
+            start = end + 1;
+        });
+        if tabs || empty || n != self.width {
+            return None;
+        }
+        let [src, dst, pkt_dst, port, bytes, start, end, action, status] = got;
+        match status {
+            b"NODATA" | b"SKIPDATA" => return Some(Parsed::NoTransfer(Disposition::Skipped)),
+            b"OK" | b"-" => {}
+            _ => return None,
+        }
+        match action {
+            b"REJECT" => return Some(Parsed::NoTransfer(Disposition::Rejected)),
+            b"ACCEPT" | b"-" => {}
+            _ => return None,
+        }
+        let dst = if pkt_dst == b"-" { dst } else { pkt_dst };
+        let optional = |f: &[u8]| -> Option<Option<u64>> {
+            if f == b"-" {
+                Some(None)
+            } else {
+                fast_u64(f).map(Some)
+            }
+        };
+        Some(Parsed::Flow(FlowRecord {
+            dst: IpAddr::V4(fast_ipv4(dst)?),
+            dst_port: optional(port)?.map_or(0, |p| u16::try_from(p).unwrap_or(0)),
+            src: if src == b"-" {
+                None
+            } else {
+                Some(IpAddr::V4(fast_ipv4(src)?))
+            },
+            bytes: optional(bytes)?.unwrap_or(0),
+            start: optional(start)?,
+            end: optional(end)?,
+        }))
+    }
+}
+
 impl LineParser for VpcParser {
     fn boxed_clone(&self) -> Box<dyn LineParser> {
         Box::new(self.clone())
+    }
+
+    fn parse_bytes(&mut self, line: &[u8]) -> Parsed {
+        if line.first().is_some_and(u8::is_ascii_digit) {
+            if let Some(parsed) = self.fast(line) {
+                return parsed;
+            }
+        }
+        match std::str::from_utf8(line) {
+            Ok(text) => self.parse(text),
+            Err(_) => Parsed::Bad("not UTF-8 text".into()),
+        }
     }
 
     fn parse(&mut self, line: &str) -> Parsed {
@@ -157,6 +266,73 @@ impl LineParser for VpcParser {
 #[cfg(test)]
 mod test {
     use super::*;
+    use proptest::prelude::*;
+
+    fn field() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("-".to_string()),
+            Just("ACCEPT".to_string()),
+            Just("REJECT".to_string()),
+            Just("OK".to_string()),
+            Just("NODATA".to_string()),
+            Just("SKIPDATA".to_string()),
+            Just("accept".to_string()),
+            Just("2a00:1450::1".to_string()),
+            Just("01.2.3.4".to_string()),
+            Just("1.2.3.256".to_string()),
+            Just("1.2.3".to_string()),
+            Just("1.2.3.4.5".to_string()),
+            Just("+5".to_string()),
+            Just("1.5".to_string()),
+            Just("99999999999999999999".to_string()),
+            (0u8..=255, 0u8..=255, 0u8..=255, 0u8..=255)
+                .prop_map(|(a, b, c, d)| format!("{a}.{b}.{c}.{d}")),
+            any::<u64>().prop_map(|n| n.to_string()),
+            (0u32..70000).prop_map(|n| n.to_string()),
+            "[a-z0-9.:-]{0,6}",
+        ]
+    }
+
+    proptest! {
+        /// The byte-level fast path and the full parser agree on every line.
+        #[test]
+        fn fast_path_agrees_with_the_full_parser(
+            fields in proptest::collection::vec(field(), 12..16),
+            seps in proptest::collection::vec(prop_oneof![8 => Just(" "), 1 => Just("  "), 1 => Just("\t")], 16),
+        ) {
+            let mut line = "2".to_string();
+            for (f, sep) in fields.iter().zip(&seps) {
+                line.push_str(sep);
+                line.push_str(f);
+            }
+            let mut p = VpcParser::default();
+            prop_assert_eq!(p.parse_bytes(line.as_bytes()), p.parse(&line));
+        }
+
+        #[test]
+        fn fast_numbers_and_addresses_agree_with_std(text in "[0-9.+-]{0,22}") {
+            let std_ip = text.parse::<std::net::Ipv4Addr>().ok();
+            if let Some(fast) = fast_ipv4(text.as_bytes()) {
+                prop_assert_eq!(Some(fast), std_ip);
+            }
+            if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') && text.len() <= 15 {
+                prop_assert_eq!(fast_ipv4(text.as_bytes()), std_ip);
+            }
+            if let Some(fast) = fast_u64(text.as_bytes()) {
+                prop_assert_eq!(Some(fast), text.parse::<u64>().ok());
+            }
+        }
+
+        #[test]
+        fn spaces_are_found_in_every_position(text in "[ \ta-z]{0,40}") {
+            let mut found = Vec::new();
+            let tabs = super::super::for_each_space(text.as_bytes(), |i| found.push(i));
+            prop_assert_eq!(tabs, text.contains('\t'));
+            let mut expected: Vec<usize> = text.match_indices(' ').map(|(i, _)| i).collect();
+            expected.push(text.len());
+            prop_assert_eq!(found, expected);
+        }
+    }
 
     #[test]
     fn default_and_custom_formats() {

@@ -69,27 +69,42 @@ impl LineParser for ZeekTsvParser {
         if self.width == 0 {
             return Parsed::Bad("a record before the `#fields` header".into());
         }
-        let fields: Vec<&str> = line.split(self.separator.unwrap_or('\t')).collect();
-        if fields.len() != self.width {
-            return Parsed::Bad(format!(
-                "expected {} fields, found {}",
-                self.width,
-                fields.len()
-            ));
+        // One pass over the fields, keeping the seven the scan needs (no allocation).
+        let wanted = [
+            self.ts,
+            self.duration,
+            self.orig_h,
+            self.resp_h,
+            self.resp_p,
+            self.orig_bytes,
+            self.conn_state,
+        ];
+        let mut got: [&str; 7] = ["-"; 7];
+        let mut n = 0;
+        for field in line.split(self.separator.unwrap_or('\t')) {
+            for (slot, want) in got.iter_mut().zip(wanted) {
+                if want == Some(n) {
+                    *slot = unset(field);
+                }
+            }
+            n += 1;
         }
-        let get = |i: Option<usize>| i.and_then(|i| fields.get(i)).map_or("-", |v| unset(v));
-        if get(self.conn_state) == "REJ" {
+        if n != self.width {
+            return Parsed::Bad(format!("expected {} fields, found {n}", self.width));
+        }
+        let [ts, duration, orig_h, resp_h, resp_p, orig_bytes, conn_state] = got;
+        if conn_state == "REJ" {
             return Parsed::NoTransfer(Disposition::Rejected);
         }
         let result = (|| -> Result<FlowRecord, String> {
-            let dst = address(get(self.resp_h))?.ok_or("no `id.resp_h`")?;
-            let start = seconds(get(self.ts))?;
-            let duration = seconds(get(self.duration))?;
+            let dst = address(resp_h)?.ok_or("no `id.resp_h`")?;
+            let start = seconds(ts)?;
+            let duration = seconds(duration)?;
             Ok(FlowRecord {
                 dst,
-                dst_port: number(get(self.resp_p))?.map_or(0, |p| u16::try_from(p).unwrap_or(0)),
-                src: address(get(self.orig_h))?,
-                bytes: number(get(self.orig_bytes))?.unwrap_or(0),
+                dst_port: number(resp_p)?.map_or(0, |p| u16::try_from(p).unwrap_or(0)),
+                src: address(orig_h)?,
+                bytes: number(orig_bytes)?.unwrap_or(0),
                 start,
                 end: start.map(|s| s + duration.unwrap_or(0)),
             })
