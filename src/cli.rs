@@ -1,12 +1,14 @@
 //! The command line: argument types and one file per command. Only this module
 //! (and `main`) uses `anyhow`; everything below it returns typed errors.
 
+pub mod audit;
 pub mod common;
 pub mod explain;
 pub mod flows;
 pub mod geodb;
 pub mod policy;
 pub mod ranges;
+pub mod report;
 pub mod scan;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -76,6 +78,11 @@ pub enum Command {
     /// Import the address ranges clouds publish (AWS, Google, Azure).
     #[command(subcommand)]
     Ranges(ranges::RangesCommand),
+    /// Verify, list and prune the audit store (the hash-chained record of runs).
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Write the compliance report (HTML, Markdown, CSV, JSON) from the audit store.
+    Report(report::ReportArgs),
 }
 
 /// How a run ended, as an exit code.
@@ -108,6 +115,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Policy(cmd) => policy::run(cmd),
         Command::Geodb(cmd) => geodb::run(cmd),
         Command::Ranges(cmd) => ranges::run(cmd),
+        Command::Audit(cmd) => audit::run(cmd),
+        Command::Report(args) => report::run(args),
     }
 }
 

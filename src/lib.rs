@@ -35,6 +35,7 @@
 //! # }
 //! ```
 
+pub mod audit;
 pub mod cli;
 pub mod engine;
 pub mod error;

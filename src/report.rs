@@ -1,11 +1,13 @@
 //! Reporters: one finding model, one file per output format, all writing to `io::Write`.
 
+pub mod compliance;
 pub mod github;
 pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod sarif;
 pub mod table;
+pub mod world;
 
 use crate::engine::Evaluation;
 use crate::inputs::InputFile;
@@ -93,6 +95,9 @@ pub struct ReportMeta {
     /// Where each subject is written (inventory line, plan file, `.tf` file and line).
     #[serde(skip)]
     pub places: std::collections::BTreeMap<String, Place>,
+    /// The transfer register (Art. 30(1)(e)) of the evaluation, for the audit store.
+    #[serde(skip)]
+    pub transfers: Vec<crate::audit::record::TransferRow>,
 }
 
 /// A file and line to point reviewers at.

@@ -75,6 +75,9 @@ pub struct ScanArgs {
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Where to record the run.
+    #[command(flatten)]
+    pub record: super::audit::RecordArgs,
 }
 
 /// Failure threshold.
@@ -215,6 +218,7 @@ pub fn scan(setup: &Setup, paths: &[PathBuf]) -> anyhow::Result<(Evaluation, Rep
         setup.as_of,
     );
     let k = &setup.knowledge;
+    let transfers = crate::audit::record::transfer_rows(&facts, &evaluation, &k.legal, setup.as_of);
     let meta = ReportMeta {
         tool: Tool::default(),
         as_of: setup.as_of.to_string(),
@@ -239,6 +243,7 @@ pub fn scan(setup: &Setup, paths: &[PathBuf]) -> anyhow::Result<(Evaluation, Rep
         inputs: files,
         resources: checked,
         places,
+        transfers,
     };
     Ok((evaluation, meta))
 }
@@ -295,6 +300,10 @@ pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<ExitStatus> {
             report::render(&evaluation, &meta, args.format, opts, &mut out)?;
             out.flush()?;
         }
+    }
+    if let Some(mut store) = args.record.open()? {
+        let seq = super::audit::record_scan(&mut store, &evaluation, &meta, &setup.policy.policy)?;
+        eprintln!("recorded as run {seq} in {}", store.path());
     }
     Ok(if args.fail_on.fails(&evaluation) {
         ExitStatus::Failure

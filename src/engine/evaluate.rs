@@ -263,6 +263,7 @@ impl<'a> Ctx<'a> {
             personal_data: personal,
             basis: String::new(),
             compliant: true,
+            transfer: None,
         };
         self.continuity(asset, by_id, out);
         if !personal {
@@ -300,6 +301,7 @@ impl<'a> Ctx<'a> {
         } else {
             None
         };
+        verdict.transfer.clone_from(&basis);
         let mut allowed: Vec<Cow<'static, str>> = Vec::new();
         let mut uncertified = Vec::new();
         let mut missing = Vec::new();

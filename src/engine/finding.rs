@@ -108,6 +108,9 @@ pub struct AssetVerdict {
     pub basis: String,
     /// Whether any unwaived error or warning names this asset.
     pub compliant: bool,
+    /// The transfer basis relied on outside the EEA (for the transfer register).
+    #[serde(skip)]
+    pub transfer: Option<super::model::TransferBasis>,
 }
 
 /// Counts over one evaluation.
