@@ -534,3 +534,43 @@ fn flow_audits_are_recorded_with_egress_by_country() {
         doc["findings"].as_array().unwrap().len()
     );
 }
+
+#[test]
+fn a_store_from_a_newer_residency_is_refused_and_an_empty_file_is_migrated() {
+    let f = Fixture::new();
+    // An empty SQLite file (e.g. created by a deployment tool) becomes a store.
+    Connection::open(&f.store).unwrap();
+    f.scan("gdpr");
+    let (code, out) = f.verify();
+    assert_eq!(code, Some(0), "{out}");
+    let c = Connection::open(&f.store).unwrap();
+    assert_eq!(
+        c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+            .unwrap(),
+        residency::audit::store::SCHEMA_VERSION
+    );
+    c.pragma_update(None, "user_version", 99).unwrap();
+    let (code, out) = f.verify();
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("schema version 99 is newer"), "{out}");
+    // Some other application's database is not taken over.
+    let other = f.store.with_file_name("other.sqlite");
+    Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    let o = residency(&[
+        "scan",
+        "fixtures/demo/webinar-platform.yaml",
+        "--audit",
+        other.to_str().unwrap(),
+        "--audit-key",
+        f.k(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a residency audit store"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -139,10 +139,19 @@ pub fn build(store: &Store, window: Window) -> Result<AuditReport, AuditError> {
         .collect();
     let scans: Vec<&RunView> = runs.iter().filter(|r| r.run.command == "scan").collect();
     let scan = scans.last().map(|r| (*r).clone());
-    let previous_scan = scans
-        .len()
-        .checked_sub(2)
-        .and_then(|i| scans.get(i))
+    // "Since the last audit": the latest earlier scan of the same inputs, else the
+    // latest earlier scan of anything.
+    let paths =
+        |r: &RunView| -> BTreeSet<String> { r.run.inputs.iter().map(|i| i.path.clone()).collect() };
+    let earlier: Vec<&RunView> = scans.iter().rev().skip(1).copied().collect();
+    let previous_scan = scan
+        .as_ref()
+        .and_then(|s| {
+            earlier
+                .iter()
+                .find(|r| paths(r) == paths(s))
+                .or_else(|| earlier.first())
+        })
         .map(|r| (*r).clone());
     let flows = runs
         .iter()

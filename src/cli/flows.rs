@@ -402,6 +402,8 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
         geo: &geodb_file,
     };
     let as_of = args.as_of.unwrap_or_else(today);
+    // Open the store first: a store that cannot be written fails the run before any output.
+    let mut store = args.record.open()?;
     let mut tally = FlowTally::default();
     let mut inputs = Vec::new();
     let columns = match &args.columns {
@@ -445,7 +447,7 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
         .map(|f| f.severity)
         .min();
     let fails = args.fail_on.fails_at(worst);
-    if let Some(mut store) = args.record.open()? {
+    if let Some(store) = &mut store {
         let count = |s: crate::engine::Severity| {
             findings
                 .iter()

@@ -278,6 +278,8 @@ pub fn read_baseline(
 /// Runs `scan`.
 pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<ExitStatus> {
     let setup = Setup::from_args(&args)?;
+    // Open the store first: a store that cannot be written fails the run before any output.
+    let mut store = args.record.open()?;
     let (mut evaluation, meta) = scan(&setup, &args.paths)?;
     if let Some(path) = &args.baseline {
         evaluation.subtract_baseline(&read_baseline(path)?);
@@ -301,7 +303,7 @@ pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<ExitStatus> {
             out.flush()?;
         }
     }
-    if let Some(mut store) = args.record.open()? {
+    if let Some(store) = &mut store {
         let seq = super::audit::record_scan(&mut store, &evaluation, &meta, &setup.policy.policy)?;
         eprintln!("recorded as run {seq} in {}", store.path());
     }
