@@ -7,6 +7,7 @@ pub mod explain;
 pub mod flows;
 pub mod geodb;
 pub mod policy;
+pub mod proxy;
 pub mod ranges;
 pub mod report;
 pub mod scan;
@@ -83,6 +84,8 @@ pub enum Command {
     Audit(audit::AuditCommand),
     /// Write the compliance report (HTML, Markdown, CSV, JSON) from the audit store.
     Report(report::ReportArgs),
+    /// Run the egress proxy: refuse connections to destinations the policy does not allow.
+    Proxy(proxy::ProxyArgs),
 }
 
 /// How a run ended, as an exit code.
@@ -117,6 +120,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Ranges(cmd) => ranges::run(cmd),
         Command::Audit(cmd) => audit::run(cmd),
         Command::Report(args) => report::run(args),
+        Command::Proxy(args) => proxy::run(args),
     }
 }
 

@@ -14,7 +14,9 @@ pub mod policy;
 pub mod rule;
 
 pub use country::Country;
-pub use egress::{evaluate_egress, EgressAddress};
+pub use egress::{
+    decide_connection, evaluate_egress, Connection, Decision, EgressAddress, Verdict,
+};
 pub use evaluate::evaluate;
 pub use finding::{
     AssetVerdict, Evaluation, Finding, FindingLocation, Fingerprint, Summary, WaiverRef,
@@ -25,7 +27,7 @@ pub use model::{
     RecipientCertification, Role, TransferBasis,
 };
 pub use policy::{
-    glob_match, ApprovedRecipient, ApprovedTransfer, ConditionalAdequacy, Policy,
-    ProviderRequirement, Waiver,
+    glob_match, host_matches, ApprovedRecipient, ApprovedTransfer, ConditionalAdequacy, Policy,
+    ProviderRequirement, ProxyRules, Waiver,
 };
 pub use rule::{RuleId, Severity};

@@ -44,5 +44,6 @@ pub mod inputs;
 pub mod knowledge;
 pub mod locate;
 pub mod policies;
+pub mod proxy;
 pub mod report;
 pub mod rules;

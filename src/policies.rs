@@ -60,7 +60,26 @@ struct RawFile {
     #[serde(default)]
     egress: Option<RawEgress>,
     #[serde(default)]
+    proxy: Option<RawProxy>,
+    #[serde(default)]
     approved_recipient: Vec<RawRecipient>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProxy {
+    #[serde(default)]
+    allow_hosts: Vec<Spanned<String>>,
+    #[serde(default)]
+    deny_hosts: Vec<Spanned<String>>,
+    #[serde(default)]
+    deny_cidrs: Vec<Spanned<String>>,
+    #[serde(default)]
+    ports: Vec<Spanned<i64>>,
+    #[serde(default)]
+    internal_allowed_cidrs: Vec<Spanned<String>>,
+    #[serde(default)]
+    loopback_is_public: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -539,6 +558,61 @@ fn parse(
             p.egress_cidrs.push(cidr(c, "egress.allowed_cidrs")?);
         }
     }
+    if let Some(x) = &raw.proxy {
+        let host = |h: &Spanned<String>, field: &str| -> Result<String, InputError> {
+            let t = h.get_ref().trim().to_ascii_lowercase();
+            let body = t.strip_prefix("*.").unwrap_or(&t);
+            let ok = !body.is_empty()
+                && body.split('.').all(|l| {
+                    !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                });
+            if ok {
+                Ok(t)
+            } else {
+                Err(spanned_err(
+                    file,
+                    text,
+                    h.span(),
+                    field,
+                    format!("`{}` is not a host name or pattern", h.get_ref()),
+                )
+                .hint("write `api.example.eu`, or `*.example.eu` for every name below example.eu"))
+            }
+        };
+        for h in &x.allow_hosts {
+            p.proxy.allow_hosts.push(host(h, "proxy.allow_hosts")?);
+        }
+        for h in &x.deny_hosts {
+            p.proxy.deny_hosts.push(host(h, "proxy.deny_hosts")?);
+        }
+        for c in &x.deny_cidrs {
+            p.proxy.deny_cidrs.push(cidr(c, "proxy.deny_cidrs")?);
+        }
+        for c in &x.internal_allowed_cidrs {
+            p.proxy
+                .internal_allowed_cidrs
+                .push(cidr(c, "proxy.internal_allowed_cidrs")?);
+        }
+        for port in &x.ports {
+            let n = u16::try_from(*port.get_ref())
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    spanned_err(
+                        file,
+                        text,
+                        port.span(),
+                        "proxy.ports",
+                        format!("`{}` is not a port", port.get_ref()),
+                    )
+                    .hint("ports are 1 to 65535, e.g. `ports = [443]`")
+                })?;
+            p.proxy.ports.push(n);
+        }
+        if let Some(b) = x.loopback_is_public {
+            p.proxy.loopback_is_public = b;
+        }
+    }
     for r in &raw.approved_recipient {
         let id = r.id.get_ref().clone();
         let field = format!("approved_recipient `{id}`");
@@ -691,6 +765,7 @@ fn defaults() -> Policy {
         approvals: Vec::new(),
         egress_cidrs: Vec::new(),
         recipients: Vec::new(),
+        proxy: crate::engine::ProxyRules::default(),
     }
 }
 

@@ -2,7 +2,8 @@
 
 use super::common::{open_geodb, parse_as_of, today};
 use super::ExitStatus;
-use crate::engine::{evaluate_egress, Class, EgressAddress};
+use crate::engine::egress::EgressAddress;
+use crate::engine::{evaluate_egress, Class};
 use crate::geo::ranges::{CloudRanges, RangesFirst};
 use crate::geo::{classify, GeoAnswer, METADATA_ADDRESS};
 use crate::inputs::flow_log::generic::ColumnMap;

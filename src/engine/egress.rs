@@ -204,3 +204,146 @@ fn expired(id: &str, name: &str, on: Date) -> Finding {
         inferred: false,
     }
 }
+
+/// One outbound connection the egress proxy is asked to open: the host the
+/// client named, the port, and one address that host resolved to, already
+/// placed (internal range, or country from the geodb).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Connection<'a> {
+    /// The host as the client gave it (a name or an address literal).
+    pub host: &'a str,
+    /// Destination port.
+    pub port: u16,
+    /// The address that would be dialled.
+    pub addr: IpAddr,
+    /// The internal range holding `addr` (its label), if any.
+    pub internal: Option<&'static str>,
+    /// The country of `addr`, `None` when internal or no geodb record places it.
+    pub country: Option<Country>,
+}
+
+/// Allow or deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The connection may be opened.
+    Allow,
+    /// The connection is refused.
+    Deny,
+}
+
+/// A decision with the rule and the reason behind it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Decision {
+    /// Allow or deny.
+    pub verdict: Verdict,
+    /// The rule a denial falls under (RES012 outside the policy, RES013 unknown
+    /// place, RES010 expired approval); `None` when allowed.
+    pub rule: Option<RuleId>,
+    /// Why, in one sentence.
+    pub reason: String,
+}
+
+impl Decision {
+    fn allow(reason: impl Into<String>) -> Decision {
+        Decision {
+            verdict: Verdict::Allow,
+            rule: None,
+            reason: reason.into(),
+        }
+    }
+
+    fn deny(rule: RuleId, reason: impl Into<String>) -> Decision {
+        Decision {
+            verdict: Verdict::Deny,
+            rule: Some(rule),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Decides one connection, in this order: the cloud metadata address (always
+/// denied), the port, denied hosts and networks, internal ranges (denied unless
+/// the policy allows that network), the host allow-list, allowed networks,
+/// approved recipients, and last the country's standing on `as_of`; an address
+/// no geodb record places is denied (fail closed).
+pub fn decide_connection(
+    c: &Connection<'_>,
+    policy: &Policy,
+    legal: &LegalKnowledge,
+    as_of: Date,
+) -> Decision {
+    let rules = &policy.proxy;
+    let out = RuleId::EgressOutsideAllowed;
+    if c.internal == Some("cloud metadata") {
+        return Decision::deny(
+            out,
+            format!("{} is the cloud metadata address: always denied", c.addr),
+        );
+    }
+    if !rules.allowed_port(c.port) {
+        return Decision::deny(out, format!("port {} is not an allowed port", c.port));
+    }
+    if let Some(p) = rules
+        .deny_hosts
+        .iter()
+        .find(|p| super::policy::host_matches(p, c.host))
+    {
+        return Decision::deny(out, format!("host `{}` is denied by `{p}`", c.host));
+    }
+    if let Some(n) = rules.deny_cidrs.iter().find(|n| n.contains(&c.addr)) {
+        return Decision::deny(out, format!("{} is in the denied network {n}", c.addr));
+    }
+    if let Some(label) = c.internal {
+        return match rules
+            .internal_allowed_cidrs
+            .iter()
+            .find(|n| n.contains(&c.addr))
+        {
+            Some(n) => Decision::allow(format!("internal network {n} allowed by the policy")),
+            None => Decision::deny(
+                out,
+                format!("{} is an internal address ({label}): denied unless the policy allows its network", c.addr),
+            ),
+        };
+    }
+    if !rules.allow_hosts.is_empty()
+        && !rules
+            .allow_hosts
+            .iter()
+            .any(|p| super::policy::host_matches(p, c.host))
+    {
+        return Decision::deny(out, format!("host `{}` is not on the allow-list", c.host));
+    }
+    if let Some(n) = policy.egress_cidrs.iter().find(|n| n.contains(&c.addr)) {
+        return Decision::allow(format!("{} is in the allowed network {n}", c.addr));
+    }
+    if let Some(r) = policy
+        .recipients
+        .iter()
+        .find(|r| r.cidrs.iter().any(|n| n.contains(&c.addr)))
+    {
+        return match r.basis.expires {
+            Some(e) if e < as_of => Decision::deny(
+                RuleId::ApprovalExpired,
+                format!("approved recipient `{}` ({}) expired on {e}", r.id, r.name),
+            ),
+            _ => Decision::allow(format!(
+                "approved recipient `{}` ({}) under {}",
+                r.id,
+                r.name,
+                r.basis.mechanism.as_str()
+            )),
+        };
+    }
+    match c.country {
+        None => Decision::deny(
+            RuleId::EgressDestinationUnknown,
+            format!("no geodb record places {}: denied (fail closed)", c.addr),
+        ),
+        Some(country) => match judge_destination(policy, legal, as_of, country) {
+            Ok(why) => Decision::allow(format!("{country}: {why}")),
+            Err(why) => Decision::deny(out, format!("{country}: {why}")),
+        },
+    }
+}

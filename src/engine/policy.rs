@@ -114,6 +114,58 @@ pub struct Policy {
     pub egress_cidrs: Vec<ipnet::IpNet>,
     /// Recipients whose published networks are approved under a transfer basis.
     pub recipients: Vec<ApprovedRecipient>,
+    /// What the egress proxy adds: host lists, denied networks, ports, internal ranges.
+    pub proxy: ProxyRules,
+}
+
+/// The egress proxy's knobs (`[proxy]` in a policy file). Countries, allowed
+/// networks (`[egress] allowed_cidrs`) and approved recipients are shared with
+/// the flow audit.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ProxyRules {
+    /// Hosts that may be reached (`api.example.eu`, `*.example.eu`); empty: any host
+    /// whose addresses the policy allows.
+    pub allow_hosts: Vec<String>,
+    /// Hosts never reached, whatever their country.
+    pub deny_hosts: Vec<String>,
+    /// Networks never reached.
+    pub deny_cidrs: Vec<ipnet::IpNet>,
+    /// Destination ports allowed; empty: 80 and 443.
+    pub ports: Vec<u16>,
+    /// Internal networks that may be reached (e.g. the cluster's service CIDR);
+    /// every other internal address is denied, the metadata address always.
+    pub internal_allowed_cidrs: Vec<ipnet::IpNet>,
+    /// Look loopback addresses up in the geodb instead of treating them as
+    /// internal: for tests on one machine with a test geodb, never in production.
+    pub loopback_is_public: bool,
+}
+
+impl ProxyRules {
+    /// The ports allowed (80 and 443 unless the policy says otherwise).
+    pub fn allowed_port(&self, port: u16) -> bool {
+        if self.ports.is_empty() {
+            port == 80 || port == 443
+        } else {
+            self.ports.contains(&port)
+        }
+    }
+}
+
+/// Whether `host` matches `pattern`: exact (case-insensitive, trailing dot
+/// ignored), or `*.suffix` for any name below `suffix` (not `suffix` itself).
+pub fn host_matches(pattern: &str, host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    let pattern = pattern.trim_end_matches('.');
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => {
+            host.len() > suffix.len() + 1
+                && host
+                    .get(host.len() - suffix.len()..)
+                    .is_some_and(|t| t.eq_ignore_ascii_case(suffix))
+                && host.as_bytes().get(host.len() - suffix.len() - 1) == Some(&b'.')
+        }
+        None => host.eq_ignore_ascii_case(pattern),
+    }
 }
 
 /// A recipient approved for egress: its networks, and the basis its transfers rest on.

@@ -1,0 +1,674 @@
+//! The forward proxy: HTTP/1.1 `CONNECT` tunnels and absolute-form plain-HTTP
+//! requests with keep-alive, the admin listener (`/metrics`, `/healthz`,
+//! `/readyz`) and Envoy's HTTP `ext_authz` check.
+
+use super::decide::{decide_all, Knowledge, Placed, Resolve};
+use super::metrics::Metrics;
+use super::record::{DecisionRecord, Sink};
+use super::target::{parse_authority, Target};
+use crate::engine::Verdict;
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+
+type Body = BoxBody<Bytes, hyper::Error>;
+
+/// Enforce, report or open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Refuse what the policy denies.
+    Enforce,
+    /// Allow everything, log what would have been denied (`would_deny`).
+    Report,
+    /// Allow everything, log every decision.
+    Open,
+}
+
+impl Mode {
+    fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Report => "report",
+            Mode::Open => "open",
+        }
+    }
+}
+
+/// Resource limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Open client connections at most; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// Bytes of request line and headers at most (431 beyond).
+    pub max_header_bytes: usize,
+    /// Time to receive a request's headers, also between keep-alive requests (slowloris).
+    pub header_timeout: Duration,
+    /// Time to resolve a host.
+    pub resolve_timeout: Duration,
+    /// Time to connect to a destination.
+    pub connect_timeout: Duration,
+    /// A tunnel with no bytes either way for this long is closed.
+    pub idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: 20_000,
+            max_header_bytes: 16 * 1024,
+            header_timeout: Duration::from_secs(10),
+            resolve_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Everything the listeners share.
+pub struct Shared {
+    /// The policy, legal knowledge and geodb in force (swapped whole on reload).
+    pub knowledge: RwLock<Arc<Knowledge>>,
+    /// Name resolution.
+    pub resolver: Arc<dyn Resolve>,
+    /// The mode.
+    pub mode: Mode,
+    /// Counters.
+    pub metrics: Metrics,
+    /// Where decisions go.
+    pub sink: Sink,
+    /// Limits.
+    pub limits: Limits,
+    /// Set on SIGTERM: `/readyz` fails, listeners stop accepting.
+    pub draining: AtomicBool,
+}
+
+impl Shared {
+    /// The knowledge in force.
+    pub fn current(&self) -> Option<Arc<Knowledge>> {
+        self.knowledge.read().ok().map(|k| k.clone())
+    }
+
+    /// Puts new knowledge in force.
+    pub fn swap(&self, k: Knowledge) {
+        if let Ok(mut slot) = self.knowledge.write() {
+            *slot = Arc::new(k);
+        }
+    }
+}
+
+fn full(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(Full::new(body.into()).map_err(|n| match n {}).boxed());
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+fn bad_request(shared: &Shared, why: &str) -> Response<Body> {
+    shared.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+    let mut r = full(
+        StatusCode::BAD_REQUEST,
+        "text/plain; charset=utf-8",
+        format!("{why}\n"),
+    );
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+/// Accepts connections until `shutdown` turns true, then drains.
+pub async fn serve_proxy(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let permits = Arc::new(Semaphore::new(shared.limits.max_connections));
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.changed() => break,
+        };
+        let Ok((stream, client)) = accepted else {
+            // Out of file descriptors and the like: back off a little.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            shared
+                .metrics
+                .refused_at_limit
+                .fetch_add(1, Ordering::Relaxed);
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let mut s = stream;
+                let _ = s
+                    .write_all(b"HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            });
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        let mut shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            shared.metrics.active.fetch_add(1, Ordering::Relaxed);
+            let svc_shared = shared.clone();
+            let service = hyper::service::service_fn(move |req| {
+                let s = svc_shared.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(req, client, s).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(shared.limits.header_timeout)
+                .max_buf_size(shared.limits.max_header_bytes.max(8192))
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = shutdown.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.as_mut().await;
+                }
+            }
+            shared.metrics.active.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+        });
+    }
+}
+
+/// The destination of a request, checked for the tricks that hide one.
+fn target_of(req: &Request<Incoming>) -> Result<Target, String> {
+    let headers = req.headers();
+    if headers.contains_key(header::TRANSFER_ENCODING)
+        && headers.contains_key(header::CONTENT_LENGTH)
+    {
+        return Err(
+            "both Transfer-Encoding and Content-Length: refused (request smuggling)".into(),
+        );
+    }
+    if headers.get_all(header::HOST).iter().count() > 1 {
+        return Err("more than one Host header".into());
+    }
+    let host_header = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let target = if req.method() == Method::CONNECT {
+        let auth = req
+            .uri()
+            .authority()
+            .ok_or("CONNECT needs host:port")?
+            .as_str();
+        let t = parse_authority(auth, None).map_err(|e| e.0)?;
+        if let Some(h) = host_header {
+            let hs =
+                parse_authority(h, Some(t.port)).map_err(|e| format!("Host header: {}", e.0))?;
+            if hs.host != t.host || hs.port != t.port {
+                return Err(format!(
+                    "the Host header `{h}` names another destination than CONNECT `{auth}`"
+                ));
+            }
+        }
+        t
+    } else {
+        let uri = req.uri();
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => return Err("https URIs go through CONNECT".into()),
+            Some(other) => return Err(format!("scheme `{other}` is not proxied")),
+            None => {
+                return Err(
+                    "not a proxy request: use an absolute URI (http://host/path) or CONNECT".into(),
+                )
+            }
+        }
+        let auth = uri.authority().ok_or("the URI has no host")?.as_str();
+        let t = parse_authority(auth, Some(80)).map_err(|e| e.0)?;
+        if let Some(h) = host_header {
+            let hs =
+                parse_authority(h, Some(t.port)).map_err(|e| format!("Host header: {}", e.0))?;
+            if hs.host != t.host || hs.port != t.port {
+                return Err(format!(
+                    "the Host header `{h}` names another destination than the URI `{auth}`"
+                ));
+            }
+        }
+        t
+    };
+    Ok(target)
+}
+
+/// The outcome of deciding a request.
+struct Decided {
+    target: Target,
+    pick: Option<Placed>,
+    /// `allow`, `deny` or `would_deny`.
+    label: &'static str,
+    proceed: bool,
+}
+
+async fn decide(shared: &Shared, target: Target) -> Result<Decided, (StatusCode, String)> {
+    let k = shared.current().ok_or((
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no policy loaded".to_string(),
+    ))?;
+    let addrs = match target.literal {
+        Some(a) => vec![a],
+        None => {
+            match tokio::time::timeout(
+                shared.limits.resolve_timeout,
+                shared.resolver.resolve(&target.host, target.port),
+            )
+            .await
+            {
+                Ok(Ok(a)) if !a.is_empty() => a,
+                Ok(Ok(_)) | Ok(Err(_)) => {
+                    return Err((
+                        StatusCode::BAD_GATEWAY,
+                        format!("cannot resolve `{}`", target.host),
+                    ))
+                }
+                Err(_) => {
+                    return Err((
+                        StatusCode::GATEWAY_TIMEOUT,
+                        format!("resolving `{}` timed out", target.host),
+                    ))
+                }
+            }
+        }
+    };
+    let today = time::OffsetDateTime::now_utc().date();
+    let placed = decide_all(&k, &target, &addrs, today);
+    let pick = placed.into_iter().next();
+    let allowed = pick
+        .as_ref()
+        .is_some_and(|p| p.decision.verdict == Verdict::Allow);
+    let (label, proceed) = match (allowed, shared.mode) {
+        (true, _) => ("allow", true),
+        (false, Mode::Enforce) => ("deny", false),
+        (false, Mode::Report) => ("would_deny", true),
+        (false, Mode::Open) => ("allow", true),
+    };
+    Ok(Decided {
+        target,
+        pick,
+        label,
+        proceed,
+    })
+}
+
+fn record(
+    shared: &Shared,
+    kind: &'static str,
+    client: SocketAddr,
+    d: &Decided,
+    started: Instant,
+) -> DecisionRecord {
+    let p = d.pick.as_ref();
+    DecisionRecord {
+        time: crate::audit::store::now(),
+        kind,
+        client: client.to_string(),
+        host: d.target.host.clone(),
+        port: d.target.port,
+        address: p.map(|p| p.addr.to_string()).unwrap_or_default(),
+        country: p
+            .and_then(|p| p.country)
+            .map(|c| c.to_string())
+            .unwrap_or_default(),
+        decision: d.label,
+        rule: p
+            .and_then(|p| p.decision.rule)
+            .map(|r| r.code().to_string())
+            .unwrap_or_default(),
+        reason: p.map(|p| p.decision.reason.clone()).unwrap_or_default(),
+        mode: shared.mode.as_str(),
+        bytes_up: 0,
+        bytes_down: 0,
+        duration_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+fn denied(r: &DecisionRecord) -> Response<Body> {
+    let body = serde_json::json!({
+        "decision": "deny",
+        "rule": r.rule,
+        "reason": r.reason,
+        "destination": format!("{}:{}", r.host, r.port),
+        "address": r.address,
+        "country": r.country,
+    });
+    let mut resp = full(
+        StatusCode::FORBIDDEN,
+        "application/json",
+        format!("{body}\n"),
+    );
+    resp.headers_mut()
+        .insert("x-residency-decision", HeaderValue::from_static("deny"));
+    if let Ok(v) = HeaderValue::from_str(&r.rule) {
+        resp.headers_mut().insert("x-residency-rule", v);
+    }
+    resp
+}
+
+async fn handle(req: Request<Incoming>, client: SocketAddr, shared: Arc<Shared>) -> Response<Body> {
+    let started = Instant::now();
+    let target = match target_of(&req) {
+        Ok(t) => t,
+        Err(why) => return bad_request(&shared, &why),
+    };
+    let kind = if req.method() == Method::CONNECT {
+        "connect"
+    } else {
+        "http"
+    };
+    let d = match decide(&shared, target).await {
+        Ok(d) => d,
+        Err((status, why)) => return full(status, "text/plain; charset=utf-8", format!("{why}\n")),
+    };
+    shared.metrics.observe(started.elapsed().as_secs_f64());
+    let mut rec = record(&shared, kind, client, &d, started);
+    shared.metrics.decision(d.label, &rec.country, &rec.rule);
+    let addr = match (&d.pick, d.proceed) {
+        (Some(p), true) => SocketAddr::new(p.addr, d.target.port),
+        _ => {
+            let resp = denied(&rec);
+            shared.sink.log(rec).await;
+            return resp;
+        }
+    };
+    let upstream =
+        match tokio::time::timeout(shared.limits.connect_timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                rec.reason = format!("{}; connect to {addr} failed: {e}", rec.reason);
+                shared.sink.log(rec).await;
+                return full(
+                    StatusCode::BAD_GATEWAY,
+                    "text/plain; charset=utf-8",
+                    format!("cannot connect to {addr}\n"),
+                );
+            }
+            Err(_) => {
+                rec.reason = format!("{}; connect to {addr} timed out", rec.reason);
+                shared.sink.log(rec).await;
+                return full(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "text/plain; charset=utf-8",
+                    format!("connecting to {addr} timed out\n"),
+                );
+            }
+        };
+    let _ = upstream.set_nodelay(true);
+    if req.method() == Method::CONNECT {
+        let idle = shared.limits.idle_timeout;
+        tokio::spawn(async move {
+            if let Ok(upgraded) = hyper::upgrade::on(req).await {
+                let (up, down) = tunnel(TokioIo::new(upgraded), upstream, idle).await;
+                rec.bytes_up = up;
+                rec.bytes_down = down;
+            }
+            rec.duration_ms = started.elapsed().as_millis() as u64;
+            shared.sink.log(rec).await;
+        });
+        let mut r = Response::new(Full::new(Bytes::new()).map_err(|n| match n {}).boxed());
+        r.headers_mut()
+            .insert("x-residency-decision", HeaderValue::from_static("allow"));
+        return r;
+    }
+    forward(req, upstream, &d.target, rec, started, shared).await
+}
+
+/// Copies both ways until either side closes or nothing moves for `idle`.
+async fn tunnel<A, B>(a: A, b: B, idle: Duration) -> (u64, u64)
+where
+    A: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    B: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut ar, mut aw) = tokio::io::split(a);
+    let (mut br, mut bw) = tokio::io::split(b);
+    let mut up = 0u64;
+    let mut down = 0u64;
+    let mut abuf = vec![0u8; 64 * 1024];
+    let mut bbuf = vec![0u8; 64 * 1024];
+    let (mut a_open, mut b_open) = (true, true);
+    while a_open || b_open {
+        tokio::select! {
+            r = ar.read(&mut abuf), if a_open => match r {
+                Ok(0) | Err(_) => { a_open = false; let _ = bw.shutdown().await; }
+                Ok(n) => {
+                    if bw.write_all(abuf.get(..n).unwrap_or_default()).await.is_err() { break; }
+                    up += n as u64;
+                }
+            },
+            r = br.read(&mut bbuf), if b_open => match r {
+                Ok(0) | Err(_) => { b_open = false; let _ = aw.shutdown().await; }
+                Ok(n) => {
+                    if aw.write_all(bbuf.get(..n).unwrap_or_default()).await.is_err() { break; }
+                    down += n as u64;
+                }
+            },
+            _ = tokio::time::sleep(idle) => break,
+        }
+    }
+    (up, down)
+}
+
+/// Hop-by-hop headers, never forwarded.
+const HOP: [&str; 8] = [
+    "connection",
+    "proxy-connection",
+    "keep-alive",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "te",
+    "trailer",
+    "upgrade",
+];
+
+async fn forward(
+    req: Request<Incoming>,
+    upstream: TcpStream,
+    target: &Target,
+    mut rec: DecisionRecord,
+    started: Instant,
+    shared: Arc<Shared>,
+) -> Response<Body> {
+    let (mut parts, body) = req.into_parts();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let Ok(uri) = path.parse::<http::Uri>() else {
+        return bad_request(&shared, "bad path");
+    };
+    parts.uri = uri;
+    for h in HOP {
+        parts.headers.remove(h);
+    }
+    let host = if target.port == 80 {
+        target.host.clone()
+    } else {
+        format!("{}:{}", target.host, target.port)
+    };
+    if let Ok(v) = HeaderValue::from_str(&host) {
+        parts.headers.insert(header::HOST, v);
+    }
+    rec.bytes_up = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let out_req = Request::from_parts(parts, body);
+    let (mut sender, conn) =
+        match hyper::client::conn::http1::handshake(TokioIo::new(upstream)).await {
+            Ok(x) => x,
+            Err(e) => {
+                rec.reason = format!("{}; upstream handshake failed: {e}", rec.reason);
+                shared.sink.log(rec).await;
+                return full(
+                    StatusCode::BAD_GATEWAY,
+                    "text/plain; charset=utf-8",
+                    "upstream failed\n",
+                );
+            }
+        };
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    match sender.send_request(out_req).await {
+        Ok(resp) => {
+            rec.bytes_down = resp
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            rec.duration_ms = started.elapsed().as_millis() as u64;
+            shared.sink.log(rec).await;
+            let (mut parts, body) = resp.into_parts();
+            for h in HOP {
+                parts.headers.remove(h);
+            }
+            Response::from_parts(parts, body.boxed())
+        }
+        Err(e) => {
+            rec.reason = format!("{}; upstream failed: {e}", rec.reason);
+            shared.sink.log(rec).await;
+            full(
+                StatusCode::BAD_GATEWAY,
+                "text/plain; charset=utf-8",
+                "upstream failed\n",
+            )
+        }
+    }
+}
+
+/// The admin listener: `/metrics`, `/healthz`, `/readyz`.
+pub async fn serve_admin(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+) {
+    serve_simple(listener, shared, shutdown, |req, shared| async move {
+        match req.uri().path() {
+            "/metrics" => full(
+                StatusCode::OK,
+                "text/plain; version=0.0.4; charset=utf-8",
+                shared.metrics.render(),
+            ),
+            "/healthz" => full(StatusCode::OK, "text/plain", "ok\n"),
+            "/readyz" => {
+                if shared.draining.load(Ordering::Relaxed) || shared.current().is_none() {
+                    full(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "draining\n")
+                } else {
+                    full(StatusCode::OK, "text/plain", "ready\n")
+                }
+            }
+            _ => full(
+                StatusCode::NOT_FOUND,
+                "text/plain",
+                "try /metrics, /healthz, /readyz\n",
+            ),
+        }
+    })
+    .await;
+}
+
+/// Envoy's HTTP `ext_authz` service: Envoy forwards the original request's
+/// headers; the decision is on its Host (`:authority`): 200 allows, 403 denies.
+pub async fn serve_authz(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: watch::Receiver<bool>,
+) {
+    serve_simple(listener, shared, shutdown, |req, shared| async move {
+        let started = Instant::now();
+        let Some(host) = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+        else {
+            return bad_request(&shared, "no Host header");
+        };
+        let default_port = if req
+            .headers()
+            .get("x-forwarded-proto")
+            .is_some_and(|p| p.as_bytes() == b"http")
+        {
+            80
+        } else {
+            443
+        };
+        let target = match parse_authority(host, Some(default_port)) {
+            Ok(t) => t,
+            Err(e) => return bad_request(&shared, &e.0),
+        };
+        let client: SocketAddr = SocketAddr::new(IpAddr::from([0, 0, 0, 0]), 0);
+        let d = match decide(&shared, target).await {
+            Ok(d) => d,
+            Err((status, why)) => {
+                return full(status, "text/plain; charset=utf-8", format!("{why}\n"))
+            }
+        };
+        shared.metrics.observe(started.elapsed().as_secs_f64());
+        let rec = record(&shared, "authz", client, &d, started);
+        shared.metrics.decision(d.label, &rec.country, &rec.rule);
+        let resp = if d.proceed {
+            let mut r = full(StatusCode::OK, "text/plain", "allow\n");
+            r.headers_mut()
+                .insert("x-residency-decision", HeaderValue::from_static("allow"));
+            r
+        } else {
+            denied(&rec)
+        };
+        shared.sink.log(rec).await;
+        resp
+    })
+    .await;
+}
+
+async fn serve_simple<F, Fut>(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+    f: F,
+) where
+    F: Fn(Request<Incoming>, Arc<Shared>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Body>> + Send + 'static,
+{
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.changed() => break,
+        };
+        let Ok((stream, _)) = accepted else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let shared = shared.clone();
+        let f = f.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let s = shared.clone();
+                let f = f.clone();
+                async move { Ok::<_, std::convert::Infallible>(f(req, s).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
