@@ -118,6 +118,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         sink,
         limits: config.limits,
         draining: AtomicBool::new(false),
+        pool: server::Pool::default(),
     });
     let (tx, rx) = watch::channel(false);
     let bind = |a: SocketAddr| async move {

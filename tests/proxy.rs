@@ -821,3 +821,67 @@ async fn attack_many_connections_hit_the_limit_cleanly() {
     );
     p.shutdown().await.unwrap();
 }
+
+// ------------------------------------------------------------ the binary
+
+#[test]
+fn the_binary_reloads_on_sighup_and_drains_on_sigterm() {
+    use std::io::BufRead;
+    let s = setup(&[443], "");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_residency"))
+        .args([
+            "proxy",
+            "--listen",
+            "127.0.0.1:0",
+            "--log",
+            "none",
+            "--watch-interval",
+            "0",
+            "--policy",
+        ])
+        .arg(&s.policy)
+        .arg("--geodb")
+        .arg(&s.geodb)
+        .env_clear()
+        .env("HOME", s.dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+        }
+    }
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let pid = child.id().to_string();
+    let mut child = KillOnDrop(child);
+    // Reads stderr until a line holds `needle` (a message can span lines: hints).
+    let mut wait_for = |needle: &str| loop {
+        let line = err.next().expect("stderr closed").unwrap();
+        if line.contains(needle) {
+            return line;
+        }
+    };
+    wait_for("residency proxy listening on 127.0.0.1:");
+    let signal = |sig: &str| {
+        let ok = std::process::Command::new("kill")
+            .args([sig, pid.as_str()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    std::fs::write(
+        &s.policy,
+        "[policy]\nname = \"broken\"\nextends = \"no-such-preset\"\n",
+    )
+    .unwrap();
+    signal("-HUP");
+    wait_for("reload failed, keeping the old policy");
+    write_policy(&s.policy, &[443, 8443], "");
+    signal("-HUP");
+    wait_for("reloaded policy and geodb");
+    signal("-TERM");
+    wait_for("draining");
+    assert!(child.0.wait().unwrap().success());
+}

@@ -165,6 +165,10 @@ pub fn run(args: ProxyArgs) -> anyhow::Result<ExitStatus> {
         .build()?;
     rt.block_on(async move {
         use tokio::signal::unix::{signal, SignalKind};
+                // Handlers first: a signal sent as soon as the banner shows is handled.
+        let mut hup = signal(SignalKind::hangup())?;
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
         let running = crate::proxy::start(config).await?;
         eprintln!(
             "residency proxy listening on {} ({} mode){}{}",
@@ -173,9 +177,7 @@ pub fn run(args: ProxyArgs) -> anyhow::Result<ExitStatus> {
             running.admin.map(|a| format!(", admin on {a}")).unwrap_or_default(),
             running.authz.map(|a| format!(", ext_authz on {a}")).unwrap_or_default(),
         );
-        let mut hup = signal(SignalKind::hangup())?;
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
+
         loop {
             tokio::select! {
                 _ = hup.recv() => match running.reload() {

@@ -88,6 +88,40 @@ pub struct Shared {
     pub limits: Limits,
     /// Set on SIGTERM: `/readyz` fails, listeners stop accepting.
     pub draining: AtomicBool,
+    /// Idle upstream HTTP/1.1 connections, per checked address.
+    pub pool: Pool,
+}
+
+/// Keep-alive connections to destinations, reused only for the same checked
+/// address (a new decision picks the address; the pool never widens it).
+#[derive(Default)]
+pub struct Pool {
+    idle: std::sync::Mutex<std::collections::HashMap<SocketAddr, Vec<Upstream>>>,
+}
+
+type Upstream = hyper::client::conn::http1::SendRequest<Incoming>;
+
+impl Pool {
+    fn take(&self, addr: SocketAddr) -> Option<Upstream> {
+        let mut idle = self.idle.lock().ok()?;
+        let list = idle.get_mut(&addr)?;
+        while let Some(s) = list.pop() {
+            if s.is_ready() && !s.is_closed() {
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    fn put(&self, addr: SocketAddr, s: Upstream) {
+        if let Ok(mut idle) = self.idle.lock() {
+            let list = idle.entry(addr).or_default();
+            list.retain(|s| !s.is_closed());
+            if list.len() < 256 {
+                list.push(s);
+            }
+        }
+    }
 }
 
 impl Shared {
@@ -160,29 +194,56 @@ pub async fn serve_proxy(
         let mut shutdown = shutdown.clone();
         tokio::spawn(async move {
             shared.metrics.active.fetch_add(1, Ordering::Relaxed);
-            let svc_shared = shared.clone();
-            let service = hyper::service::service_fn(move |req| {
-                let s = svc_shared.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(req, client, s).await) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(shared.limits.header_timeout)
-                .max_buf_size(shared.limits.max_header_bytes.max(8192))
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = shutdown.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.as_mut().await;
-                }
+            // No parser state until the client sends its first byte: an idle
+            // connection costs a socket and a task, and is closed at the header timeout.
+            let first = tokio::time::timeout(shared.limits.header_timeout, stream.readable()).await;
+            if !matches!(first, Ok(Ok(()))) {
+                shared.metrics.active.fetch_sub(1, Ordering::Relaxed);
+                drop(permit);
+                return;
             }
+            // Boxed: the parser's state is allocated only now, not in every idle task.
+            // (A statement of its own, so the unboxed future is not kept in the task.)
+            let serving = Box::pin(serve_connection(
+                stream,
+                client,
+                shared.clone(),
+                &mut shutdown,
+            ));
+            serving.await;
             shared.metrics.active.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
         });
+    }
+}
+
+/// Serves one client connection (keep-alive, upgrades for CONNECT) until it
+/// closes, or until shutdown, when it finishes the request in flight.
+async fn serve_connection(
+    stream: TcpStream,
+    client: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: &mut watch::Receiver<bool>,
+) {
+    let svc_shared = shared.clone();
+    let service = hyper::service::service_fn(move |req| {
+        let s = svc_shared.clone();
+        async move { Ok::<_, std::convert::Infallible>(handle(req, client, s).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(shared.limits.header_timeout)
+        .max_buf_size(shared.limits.max_header_bytes.max(8192))
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = shutdown.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.as_mut().await;
+        }
     }
 }
 
@@ -384,6 +445,11 @@ async fn handle(req: Request<Incoming>, client: SocketAddr, shared: Arc<Shared>)
             return resp;
         }
     };
+    if req.method() != Method::CONNECT {
+        if let Some(sender) = shared.pool.take(addr) {
+            return forward(req, Ok(sender), addr, &d.target, rec, started, shared).await;
+        }
+    }
     let upstream =
         match tokio::time::timeout(shared.limits.connect_timeout, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
@@ -411,7 +477,13 @@ async fn handle(req: Request<Incoming>, client: SocketAddr, shared: Arc<Shared>)
         let idle = shared.limits.idle_timeout;
         tokio::spawn(async move {
             if let Ok(upgraded) = hyper::upgrade::on(req).await {
-                let (up, down) = tunnel(TokioIo::new(upgraded), upstream, idle).await;
+                // The client's socket back from hyper: bytes then move socket to socket.
+                let (up, down) = match upgraded.downcast::<TokioIo<TcpStream>>() {
+                    Ok(parts) => {
+                        splice(parts.io.into_inner(), parts.read_buf, upstream, idle).await
+                    }
+                    Err(upgraded) => tunnel(TokioIo::new(upgraded), upstream, idle).await,
+                };
                 rec.bytes_up = up;
                 rec.bytes_down = down;
             }
@@ -423,7 +495,65 @@ async fn handle(req: Request<Incoming>, client: SocketAddr, shared: Arc<Shared>)
             .insert("x-residency-decision", HeaderValue::from_static("allow"));
         return r;
     }
-    forward(req, upstream, &d.target, rec, started, shared).await
+    forward(req, Err(upstream), addr, &d.target, rec, started, shared).await
+}
+
+/// Relays between two sockets, one task per direction (both cores move bytes),
+/// until both sides close or neither moved a byte for `idle`.
+async fn splice(
+    client: TcpStream,
+    early: Bytes,
+    upstream: TcpStream,
+    idle: Duration,
+) -> (u64, u64) {
+    use tokio::io::AsyncWriteExt;
+    let (cr, cw) = client.into_split();
+    let (ur, mut uw) = upstream.into_split();
+    let mut up0 = 0u64;
+    if !early.is_empty() {
+        if uw.write_all(&early).await.is_err() {
+            return (0, 0);
+        }
+        up0 = early.len() as u64;
+    }
+    let epoch = Instant::now();
+    let last = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let a = tokio::spawn(pump(cr, uw, last.clone(), epoch, idle));
+    let b = tokio::spawn(pump(ur, cw, last, epoch, idle));
+    let (up, down) = tokio::join!(a, b);
+    (up0 + up.unwrap_or(0), down.unwrap_or(0))
+}
+
+async fn pump(
+    mut r: tokio::net::tcp::OwnedReadHalf,
+    mut w: tokio::net::tcp::OwnedWriteHalf,
+    last: Arc<std::sync::atomic::AtomicU64>,
+    epoch: Instant,
+    idle: Duration,
+) -> u64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        match tokio::time::timeout(idle, r.read(&mut buf)).await {
+            Err(_) => {
+                let quiet = epoch.elapsed().as_millis() as u64 - last.load(Ordering::Relaxed);
+                if quiet >= idle.as_millis() as u64 {
+                    break;
+                }
+            }
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => {
+                last.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+                if w.write_all(buf.get(..n).unwrap_or_default()).await.is_err() {
+                    break;
+                }
+                total += n as u64;
+            }
+        }
+    }
+    let _ = w.shutdown().await;
+    total
 }
 
 /// Copies both ways until either side closes or nothing moves for `idle`.
@@ -476,7 +606,8 @@ const HOP: [&str; 8] = [
 
 async fn forward(
     req: Request<Incoming>,
-    upstream: TcpStream,
+    upstream: Result<Upstream, TcpStream>,
+    addr: SocketAddr,
     target: &Target,
     mut rec: DecisionRecord,
     started: Instant,
@@ -510,9 +641,15 @@ async fn forward(
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let out_req = Request::from_parts(parts, body);
-    let (mut sender, conn) =
-        match hyper::client::conn::http1::handshake(TokioIo::new(upstream)).await {
-            Ok(x) => x,
+    let mut sender = match upstream {
+        Ok(pooled) => pooled,
+        Err(stream) => match hyper::client::conn::http1::handshake(TokioIo::new(stream)).await {
+            Ok((sender, conn)) => {
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+                sender
+            }
             Err(e) => {
                 rec.reason = format!("{}; upstream handshake failed: {e}", rec.reason);
                 shared.sink.log(rec).await;
@@ -522,11 +659,12 @@ async fn forward(
                     "upstream failed\n",
                 );
             }
-        };
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    match sender.send_request(out_req).await {
+        },
+    };
+    let sent = sender.send_request(out_req).await;
+    // Back to the pool: it is taken again only once the response body is through.
+    shared.pool.put(addr, sender);
+    match sent {
         Ok(resp) => {
             rec.bytes_down = resp
                 .headers()

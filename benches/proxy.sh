@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Benchmark: residency's egress proxy against Squid (Debian) with an equivalent
+# allow-list, and against going direct, on loopback only, in one run:
+#   plain-HTTP req/s and latency (keep-alive, 64 connections), CONNECT req/s (one
+#   tunnel per request), bulk throughput through a tunnel, RSS with 10,000 idle
+#   connections. Not part of CI.
+#
+#   bash benches/proxy.sh [SECONDS]     (default 10 per measurement)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-10}"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true   # 10,000 idle connections need the room
+command -v squid >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq squid >/dev/null; }
+cargo build --release --quiet
+load=$(cargo bench --bench proxy_load --no-run --message-format=json 2>/dev/null \
+  | python3 -c 'import json,sys; print([j["executable"] for j in map(json.loads, sys.stdin) if j.get("executable")][-1])')
+work="${TMPDIR:-/tmp}/residency-proxy-bench"
+rm -rf "$work" && mkdir -p "$work"
+origin=127.0.0.1:18080 rp=127.0.0.1:13128 sp=127.0.0.1:13129
+cat > "$work/policy.toml" <<TOML
+[policy]
+name = "bench"
+extends = "gdpr"
+[proxy]
+ports = [18080]
+internal_allowed_cidrs = ["127.0.0.1/32"]
+TOML
+cat > "$work/squid.conf" <<CONF
+http_port $sp
+acl origin dst 127.0.0.1/32
+acl origin_port port 18080
+acl CONNECT method CONNECT
+http_access allow origin origin_port
+http_access deny all
+cache deny all
+access_log none
+cache_log $work/squid-cache.log
+pid_filename $work/squid.pid
+coredump_dir $work
+max_filedescriptors 65536
+shutdown_lifetime 0 seconds
+CONF
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+"$load" origin $origin 2>/dev/null & pids+=($!)
+./target/release/residency proxy --listen $rp --policy "$work/policy.toml" --log none --max-connections 60000 2>"$work/residency.log" & rpid=$!; pids+=($rpid)
+squid -N -f "$work/squid.conf" 2>"$work/squid.log" & spid=$!; pids+=($spid)
+sleep 3
+kv() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+echo "== plain HTTP, 64 keep-alive connections, ${secs}s each"
+hd=$("$load" http direct $origin 64 "$secs"); echo "direct     $hd"
+hr=$("$load" http $rp $origin 64 "$secs");    echo "residency  $hr"
+hs=$("$load" http $sp $origin 64 "$secs");    echo "squid      $hs"
+echo "== CONNECT, one tunnel per request, 64 at a time, ${secs}s each"
+cr=$("$load" connect $rp $origin 64 "$secs"); echo "residency  $cr"
+cs=$("$load" connect $sp $origin 64 "$secs"); echo "squid      $cs"
+echo "== bulk download through a tunnel (2 GB)"
+bd=$("$load" bulk direct $origin 2000000000); echo "direct     $bd"
+br=$("$load" bulk $rp $origin 2000000000);    echo "residency  $br"
+bs=$("$load" bulk $sp $origin 2000000000);    echo "squid      $bs"
+echo "== 10,000 idle connections"
+ir=$("$load" idle $rp 10000 $rpid); echo "residency  $ir"
+is=$("$load" idle $sp 10000 $spid); echo "squid      $is"
+python3 - "$hd" "$hr" "$hs" "$cr" "$cs" "$bd" "$br" "$bs" "$ir" "$is" <<'PY'
+import sys
+d = [dict(kv.split("=") for kv in a.split()) for a in sys.argv[1:]]
+hd, hr, hs, cr, cs, bd, br, bs, ir, is_ = d
+f = lambda x, k: float(x[k])
+print()
+print(f"plain HTTP req/s: residency {f(hr,'rps'):.0f}, squid {f(hs,'rps'):.0f}, direct {f(hd,'rps'):.0f}  -> residency/squid {f(hr,'rps')/f(hs,'rps'):.2f}x (goal >= 2x)")
+print(f"CONNECT req/s:    residency {f(cr,'rps'):.0f}, squid {f(cs,'rps'):.0f}  -> {f(cr,'rps')/f(cs,'rps'):.2f}x")
+print(f"p99 added latency at 64 concurrent (plain HTTP): residency {f(hr,'p99_ms')-f(hd,'p99_ms'):.3f} ms, squid {f(hs,'p99_ms')-f(hd,'p99_ms'):.3f} ms (goal <= 1 ms); p50 residency {f(hr,'p50_ms'):.3f} ms, direct {f(hd,'p50_ms'):.3f} ms")
+print(f"bulk through CONNECT: residency {f(br,'mb_per_s'):.0f} MB/s, squid {f(bs,'mb_per_s'):.0f} MB/s, direct {f(bd,'mb_per_s'):.0f} MB/s -> residency/direct {f(br,'mb_per_s')/f(bd,'mb_per_s'):.2f}x (goal >= 0.9x)")
+print(f"RSS with {ir['connections']} idle connections: residency {f(ir,'rss_idle_mib'):.1f} MiB (goal <= 150), squid {f(is_,'rss_idle_mib'):.1f} MiB")
+PY
