@@ -500,42 +500,36 @@ impl Store {
         run: serde_json::Value,
         children: Vec<NewRecord>,
     ) -> Result<i64, AuditError> {
-        let at = now();
-        let key = self.writer_key()?;
-        let tx = self
-            .conn
-            .unchecked_transaction()
-            .map_err(|e| sqlite(&self.path, e))?;
-        let mut head = self.head.clone();
-        let run_seq = head.0 + 1;
-        insert(&tx, &key, &mut head, &at, Kind::Run, None, &run)
-            .map_err(|e| sqlite(&self.path, e))?;
-        for c in children {
-            insert(&tx, &key, &mut head, &at, c.kind, Some(run_seq), &c.body)
-                .map_err(|e| sqlite(&self.path, e))?;
-        }
-        tx.commit().map_err(|e| sqlite(&self.path, e))?;
-        self.head = head;
+        let run_seq = self.head.0 + 1;
+        let rows = std::iter::once((Kind::Run, None, &run))
+            .chain(children.iter().map(|c| (c.kind, Some(run_seq), &c.body)));
+        self.write(rows)?;
         Ok(run_seq)
     }
 
     /// Appends small records (egress decisions) in one transaction; when it returns
     /// they are on disk. Returns the `seq` of the last one.
     pub fn append(&mut self, records: &[NewRecord]) -> Result<i64, AuditError> {
+        self.write(records.iter().map(|r| (r.kind, None, &r.body)))?;
+        Ok(self.head.0)
+    }
+
+    /// Chains and signs `rows` after the head, in one transaction.
+    fn write<'a>(
+        &mut self,
+        rows: impl Iterator<Item = (Kind, Option<i64>, &'a serde_json::Value)>,
+    ) -> Result<(), AuditError> {
         let at = now();
         let key = self.writer_key()?;
-        let tx = self
-            .conn
-            .unchecked_transaction()
-            .map_err(|e| sqlite(&self.path, e))?;
+        let e = |err| sqlite(&self.path, err);
+        let tx = self.conn.unchecked_transaction().map_err(e)?;
         let mut head = self.head.clone();
-        for r in records {
-            insert(&tx, &key, &mut head, &at, r.kind, None, &r.body)
-                .map_err(|e| sqlite(&self.path, e))?;
+        for (kind, run, body) in rows {
+            insert(&tx, &key, &mut head, &at, kind, run, body).map_err(e)?;
         }
-        tx.commit().map_err(|e| sqlite(&self.path, e))?;
+        tx.commit().map_err(e)?;
         self.head = head;
-        Ok(self.head.0)
+        Ok(())
     }
 
     fn writer_key(&self) -> Result<Key, AuditError> {
