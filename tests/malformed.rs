@@ -213,6 +213,26 @@ const POLICIES: &[(&str, &[&str])] = &[
         &["bad-cidr.toml:5:", "`52.95.0.0/33` is not a network"],
     ),
     (
+        "proxy-bad-host.toml",
+        &[
+            "proxy-bad-host.toml:5:",
+            "proxy.allow_hosts",
+            "`*.ex ample.eu` is not a host name",
+        ],
+    ),
+    (
+        "proxy-bad-port.toml",
+        &[
+            "proxy-bad-port.toml:5:",
+            "proxy.ports",
+            "`70000` is not a port",
+        ],
+    ),
+    (
+        "proxy-unknown-field.toml",
+        &["proxy-unknown-field.toml:5:", "did you mean `allow_hosts`?"],
+    ),
+    (
         "recipient-without-expiry.toml",
         &["recipient-without-expiry.toml:5:", "`expires` is required"],
     ),
