@@ -196,8 +196,11 @@ pub async fn serve_proxy(
             shared.metrics.active.fetch_add(1, Ordering::Relaxed);
             // No parser state until the client sends its first byte: an idle
             // connection costs a socket and a task, and is closed at the header timeout.
-            let first = tokio::time::timeout(shared.limits.header_timeout, stream.readable()).await;
-            if !matches!(first, Ok(Ok(()))) {
+            // (`peek`, not `readable`: readiness can be reported before any byte is there.)
+            let mut probe = [0u8; 1];
+            let first =
+                tokio::time::timeout(shared.limits.header_timeout, stream.peek(&mut probe)).await;
+            if !matches!(first, Ok(Ok(n)) if n > 0) {
                 shared.metrics.active.fetch_sub(1, Ordering::Relaxed);
                 drop(permit);
                 return;
