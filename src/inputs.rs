@@ -171,5 +171,26 @@ fn detect(path: &Path, text: &str) -> Format {
 
 /// Lower-case hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// SHA-256 of a file's bytes as stored, streamed (empty for `-`, standard
+/// input, or when the file cannot be read).
+pub fn file_sha256(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        return String::new();
+    }
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return String::new();
+    };
+    let mut h = Sha256::new();
+    match std::io::copy(&mut f, &mut h) {
+        Ok(_) => hex(&h.finalize()),
+        Err(_) => String::new(),
+    }
 }

@@ -1,5 +1,6 @@
 //! The SQLite store: schema and migrations, appends, verification, pruning.
 
+use crate::inputs::hex;
 use hmac::{Hmac, Mac};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
@@ -225,16 +226,6 @@ fn write_private(path: &Path, content: &[u8]) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, content: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, content)
-}
-
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {

@@ -469,7 +469,7 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
                 .map(|i| crate::audit::record::InputRow {
                     path: i.path.clone(),
                     // Hashed only when recording: a second read of the logs.
-                    sha256: file_sha256(std::path::Path::new(&i.path)),
+                    sha256: crate::inputs::file_sha256(std::path::Path::new(&i.path)),
                 })
                 .collect(),
             compliant: count(crate::engine::Severity::Error) == 0,
@@ -674,20 +674,4 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
-}
-
-/// SHA-256 of a file's bytes as stored (empty for standard input or when unreadable).
-fn file_sha256(path: &std::path::Path) -> String {
-    use sha2::Digest;
-    if path.as_os_str() == "-" {
-        return String::new();
-    }
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return String::new();
-    };
-    let mut h = sha2::Sha256::new();
-    match std::io::copy(&mut f, &mut h) {
-        Ok(_) => crate::audit::store::hex(&h.finalize()),
-        Err(_) => String::new(),
-    }
 }
