@@ -154,7 +154,67 @@ pub fn record_scan(
         Kind::Waiver,
         &record::waiver_rows(policy, &evaluation.findings),
     ));
-    Ok(store.append_run(serde_json::to_value(&run)?, children)?)
+    append(store, &run, children)
+}
+
+/// Records a flow audit: the run (with flows and bytes per country), its
+/// findings, and the approved recipients as transfer-register lines. The logs
+/// are hashed here, a second read, so only recorded runs pay for it.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one recorder, called from `flows` only"
+)]
+pub fn record_flows(
+    store: &mut Store,
+    findings: &[crate::engine::Finding],
+    policy: &crate::policies::LoadedPolicy,
+    adequacy_list_date: &str,
+    geodb: &str,
+    as_of: time::Date,
+    paths: &[&str],
+    summary: &super::flows::FlowSummary,
+) -> anyhow::Result<i64> {
+    let s = crate::engine::Summary::tally(findings, 0, 0);
+    let run = RunRow {
+        command: "flows".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        as_of: as_of.to_string(),
+        organisation: None,
+        policy: policy.policy.name.clone(),
+        policy_hash: policy.hash.clone(),
+        adequacy_list_date: adequacy_list_date.to_string(),
+        geodb: geodb.to_string(),
+        inputs: paths
+            .iter()
+            .map(|p| InputRow {
+                path: (*p).to_string(),
+                sha256: crate::inputs::file_sha256(std::path::Path::new(p)),
+            })
+            .collect(),
+        compliant: s.compliant,
+        errors: s.errors as u64,
+        warnings: s.warnings as u64,
+        info: s.info as u64,
+        waived: s.waived as u64,
+        assets: 0,
+        records: summary.records,
+        flows_by_country: summary.flows_by_country.clone(),
+        bytes_by_country: summary.bytes_by_country.clone(),
+    };
+    let mut children = record::records(Kind::Finding, &record::finding_rows(findings));
+    children.extend(record::records(
+        Kind::Transfer,
+        &record::recipient_rows(&policy.policy),
+    ));
+    append(store, &run, children)
+}
+
+fn append(store: &mut Store, run: &RunRow, children: Vec<NewRecord>) -> anyhow::Result<i64> {
+    let seq = store.append_run(serde_json::to_value(run)?, children)?;
+    if store.file().is_some() {
+        eprintln!("recorded as run {seq} in {}", store.path());
+    }
+    Ok(seq)
 }
 
 /// Arguments of `audit`.

@@ -449,49 +449,17 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
         .min();
     let fails = args.fail_on.fails_at(worst);
     if let Some(store) = &mut store {
-        let count = |s: crate::engine::Severity| {
-            findings
-                .iter()
-                .filter(|f| f.waived.is_none() && f.severity == s)
-                .count() as u64
-        };
-        let run = crate::audit::record::RunRow {
-            command: "flows".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            as_of: as_of.to_string(),
-            organisation: None,
-            policy: policy.policy.name.clone(),
-            policy_hash: policy.hash.clone(),
-            adequacy_list_date: knowledge.legal.list_date.clone(),
-            geodb: geodb.clone(),
-            inputs: inputs
-                .iter()
-                .map(|i| crate::audit::record::InputRow {
-                    path: i.path.clone(),
-                    // Hashed only when recording: a second read of the logs.
-                    sha256: crate::inputs::file_sha256(std::path::Path::new(&i.path)),
-                })
-                .collect(),
-            compliant: count(crate::engine::Severity::Error) == 0,
-            errors: count(crate::engine::Severity::Error),
-            warnings: count(crate::engine::Severity::Warning),
-            info: count(crate::engine::Severity::Info),
-            waived: findings.iter().filter(|f| f.waived.is_some()).count() as u64,
-            assets: 0,
-            records: summary.records,
-            flows_by_country: summary.flows_by_country.clone(),
-            bytes_by_country: summary.bytes_by_country.clone(),
-        };
-        let mut children = crate::audit::record::records(
-            crate::audit::Kind::Finding,
-            &crate::audit::record::finding_rows(&findings),
-        );
-        children.extend(crate::audit::record::records(
-            crate::audit::Kind::Transfer,
-            &crate::audit::record::recipient_rows(&policy.policy),
-        ));
-        let seq = store.append_run(serde_json::to_value(&run)?, children)?;
-        eprintln!("recorded as run {seq} in {}", store.path());
+        let paths: Vec<&str> = inputs.iter().map(|i| i.path.as_str()).collect();
+        super::audit::record_flows(
+            store,
+            &findings,
+            &policy,
+            &knowledge.legal.list_date,
+            &geodb,
+            as_of,
+            &paths,
+            &summary,
+        )?;
     }
     let mut buf = Vec::new();
     match args.format {

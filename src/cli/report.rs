@@ -112,15 +112,9 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
         soon: (today + time::Duration::days(30)).to_string(),
         ..Context::default()
     };
-    for code in compliance::places(&report).keys() {
-        if let Some(c) = crate::engine::Country::new(code) {
-            ctx.classes.insert(
-                code.clone(),
-                knowledge.legal.class(c, as_of).as_str().to_string(),
-            );
-        }
-    }
-    for code in report.egress.keys() {
+    // Every country the report names: where data lives and every egress destination.
+    let places = compliance::places(&report);
+    for code in places.keys().chain(report.egress.keys()) {
         if let Some(c) = crate::engine::Country::new(code) {
             ctx.classes.insert(
                 code.clone(),

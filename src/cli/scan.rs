@@ -304,8 +304,7 @@ pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<ExitStatus> {
         }
     }
     if let Some(store) = &mut store {
-        let seq = super::audit::record_scan(store, &evaluation, &meta, &setup.policy.policy)?;
-        eprintln!("recorded as run {seq} in {}", store.path());
+        super::audit::record_scan(store, &evaluation, &meta, &setup.policy.policy)?;
     }
     Ok(if args.fail_on.fails(&evaluation) {
         ExitStatus::Failure
