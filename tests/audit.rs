@@ -85,6 +85,22 @@ impl Fixture {
         c.execute_batch(sql).unwrap();
     }
 
+    /// Prunes every run recorded before tomorrow: all of them.
+    fn prune_all(&self) -> std::process::Output {
+        let tomorrow =
+            (time::OffsetDateTime::now_utc().date() + time::Duration::days(1)).to_string();
+        residency(&[
+            "audit",
+            "prune",
+            "--audit",
+            self.s(),
+            "--audit-key",
+            self.k(),
+            "--before",
+            &tomorrow,
+        ])
+    }
+
     fn rows(&self) -> i64 {
         let c = Connection::open(&self.store).unwrap();
         c.query_row("SELECT count(*) FROM records", [], |r| r.get(0))
@@ -262,17 +278,7 @@ fn pruning_keeps_the_rest_verifiable_and_tampering_still_shows() {
     let f = two_scans();
     let before = f.rows();
     // Everything recorded before tomorrow goes: both runs.
-    let tomorrow = (time::OffsetDateTime::now_utc().date() + time::Duration::days(1)).to_string();
-    let o = residency(&[
-        "audit",
-        "prune",
-        "--audit",
-        f.s(),
-        "--audit-key",
-        f.k(),
-        "--before",
-        &tomorrow,
-    ]);
+    let o = f.prune_all();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stdout(&o).contains(&format!("pruned {before} rows")),
@@ -302,17 +308,7 @@ fn pruning_keeps_the_rest_verifiable_and_tampering_still_shows() {
 #[test]
 fn a_forged_checkpoint_is_detected() {
     let f = two_scans();
-    let tomorrow = (time::OffsetDateTime::now_utc().date() + time::Duration::days(1)).to_string();
-    residency(&[
-        "audit",
-        "prune",
-        "--audit",
-        f.s(),
-        "--audit-key",
-        f.k(),
-        "--before",
-        &tomorrow,
-    ]);
+    assert_eq!(f.prune_all().status.code(), Some(0));
     f.tamper("UPDATE checkpoints SET hash = 'ff' || substr(hash, 3)");
     let (code, out) = f.verify();
     assert_eq!(code, Some(1), "{out}");
@@ -573,4 +569,62 @@ fn a_store_from_a_newer_residency_is_refused_and_an_empty_file_is_migrated() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn bad_dates_and_windows_are_usage_errors() {
+    let f = two_scans();
+    for args in [
+        vec![
+            "audit",
+            "prune",
+            "--audit",
+            f.s(),
+            "--audit-key",
+            f.k(),
+            "--before",
+            "last week",
+        ],
+        vec!["report", "--audit", f.s(), "--since", "2026-13-01"],
+        vec!["report", "--audit", f.s(), "--between", "2026-01-01"],
+        vec![
+            "report",
+            "--audit",
+            f.s(),
+            "--since",
+            "2026-01-01",
+            "--between",
+            "2026-01-01..2026-02-01",
+        ],
+    ] {
+        let o = residency(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).is_empty());
+    }
+    let o = residency(&[
+        "audit",
+        "prune",
+        "--audit",
+        f.s(),
+        "--audit-key",
+        f.k(),
+        "--before",
+        "last week",
+    ]);
+    assert!(stderr(&o).contains("expected YYYY-MM-DD"), "{}", stderr(&o));
+    let o = residency(&["report", "--audit", f.s(), "--between", "2026-01-01"]);
+    assert!(stderr(&o).contains("expected FROM..TO"), "{}", stderr(&o));
+    // Pruning without the key is refused: only the key holder maintains the store.
+    let o = residency(&[
+        "audit",
+        "prune",
+        "--audit",
+        f.s(),
+        "--audit-key",
+        "/nonexistent/key",
+        "--before",
+        "2020-01-01",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no such file"), "{}", stderr(&o));
 }

@@ -885,3 +885,43 @@ fn the_binary_reloads_on_sighup_and_drains_on_sigterm() {
     wait_for("draining");
     assert!(child.0.wait().unwrap().success());
 }
+
+#[test]
+fn bad_proxy_arguments_are_usage_errors() {
+    for (args, needle) in [
+        (
+            vec!["proxy", "--resolve", "api.example.eu"],
+            "expected HOST:ADDR",
+        ),
+        (
+            vec!["proxy", "--resolve", "api.example.eu:not-an-ip"],
+            "is not an IP address",
+        ),
+        (
+            vec!["proxy", "--listen", "localhost"],
+            "invalid socket address",
+        ),
+        (
+            vec!["proxy", "--mode", "permissive"],
+            "possible values: enforce, report, open",
+        ),
+        (
+            vec![
+                "proxy",
+                "--policy",
+                "no-such-preset",
+                "--listen",
+                "127.0.0.1:0",
+            ],
+            "not a preset",
+        ),
+    ] {
+        let o = common::residency(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            common::stderr(&o).contains(needle),
+            "{args:?}: {}",
+            common::stderr(&o)
+        );
+    }
+}

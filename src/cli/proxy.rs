@@ -101,16 +101,20 @@ pub struct ProxyArgs {
 }
 
 fn parse_resolve(s: &str) -> Result<(String, IpAddr), String> {
-    let (host, addr) = s
-        .rsplit_once(':')
-        .filter(|(h, _)| !h.is_empty())
-        .ok_or_else(|| format!("`{s}`: expected HOST:ADDR, e.g. api.example.eu:127.0.0.2"))?;
-    // HOST:[v6] or HOST:v4; tolerate curl's HOST:PORT:ADDR by dropping the port.
-    let (host, addr) = match host.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.is_empty() => (h, addr),
-        _ => (host, addr),
+    let usage = || format!("`{s}`: expected HOST:ADDR, e.g. api.example.eu:127.0.0.2");
+    // HOST:[v6] (the address holds colons), else HOST:v4 or HOST:v6 after the last colon.
+    let (host, addr) = match s.strip_suffix(']').and_then(|x| x.rsplit_once(":[")) {
+        Some(split) => split,
+        None => s.rsplit_once(':').ok_or_else(usage)?,
     };
-    let addr = addr.trim_start_matches('[').trim_end_matches(']');
+    // Tolerate curl's HOST:PORT:ADDR by dropping the port.
+    let host = match host.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    if host.is_empty() {
+        return Err(usage());
+    }
     let ip: IpAddr = addr
         .parse()
         .map_err(|_| format!("`{addr}` is not an IP address"))?;
@@ -192,4 +196,25 @@ pub fn run(args: ProxyArgs) -> anyhow::Result<ExitStatus> {
         running.shutdown().await?;
         Ok(ExitStatus::Success)
     })
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn resolve_overrides_take_curl_forms() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            parse_resolve("API.example.eu.:127.0.0.2").unwrap(),
+            ("api.example.eu".to_string(), ip("127.0.0.2"))
+        );
+        assert_eq!(
+            parse_resolve("api.example.eu:443:127.0.0.2").unwrap(),
+            ("api.example.eu".to_string(), ip("127.0.0.2"))
+        );
+        assert_eq!(parse_resolve("api.example.eu:[::1]").unwrap().1, ip("::1"));
+        assert!(parse_resolve(":127.0.0.2").is_err());
+        assert!(parse_resolve("api.example.eu:1.2.3").is_err());
+    }
 }
