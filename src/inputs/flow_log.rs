@@ -11,7 +11,7 @@ mod zeek;
 use crate::error::InputError;
 use rustc_hash::FxHashMap;
 use std::io::{BufRead, BufReader, Read};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::sync::{mpsc, Mutex};
 
@@ -129,95 +129,106 @@ pub struct FlowTally {
     pub malformed: u64,
     /// The first malformed lines.
     pub bad_lines: Vec<BadLine>,
-    /// Accepted traffic per IPv4 destination, keyed by the address as a number.
-    v4: FxHashMap<u32, Slot>,
-    /// Accepted traffic per IPv6 destination.
-    v6: FxHashMap<Ipv6Addr, Slot>,
+    /// Accepted traffic per IPv4 destination and port with an IPv4 source (or
+    /// none), keyed by `address << 16 | port`: one probe into one flat table per
+    /// record, with no pointer to follow.
+    v4: FxHashMap<u64, Cell>,
+    /// Accepted traffic to everything else (IPv6 on either end), with its source.
+    other: FxHashMap<(IpAddr, u16), (Cell, Option<IpAddr>)>,
 }
 
-/// Counters for one destination address.
-#[derive(Debug, Clone, PartialEq)]
-struct Slot {
+/// Counters for one destination address and port (40 bytes).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Cell {
     flows: u64,
     bytes: u64,
     /// Earliest start (`u64::MAX`: none seen).
     first: u64,
-    /// Latest end (meaningful when `timed`).
+    /// Latest end, or start when a record has no end (meaningful with `TIMED`).
     last: u64,
-    timed: bool,
-    /// The lowest source address seen: the same whatever order blocks are read in.
-    source: Option<IpAddr>,
-    /// Per destination port (few per destination: a small vector beats a map).
-    ports: Vec<(u16, PortCount)>,
+    /// The lowest IPv4 source seen (meaningful with `SOURCE`): the same whatever
+    /// order blocks are read in.
+    source: u32,
+    flags: u8,
 }
 
-impl Default for Slot {
-    fn default() -> Self {
-        Slot {
-            flows: 0,
-            bytes: 0,
-            first: u64::MAX,
-            last: 0,
-            timed: false,
-            source: None,
-            ports: Vec::new(),
-        }
-    }
-}
+/// `Cell::flags`: a time was seen.
+const TIMED: u8 = 1;
+/// `Cell::flags`: an IPv4 source was seen.
+const SOURCE: u8 = 2;
 
-impl Slot {
+impl Cell {
+    const EMPTY: Cell = Cell {
+        flows: 0,
+        bytes: 0,
+        first: u64::MAX,
+        last: 0,
+        source: 0,
+        flags: 0,
+    };
+
     #[inline]
-    fn add(&mut self, r: &FlowRecord) {
+    fn add(&mut self, r: &FlowRecord, source: Option<u32>) {
         self.flows += 1;
         self.bytes += r.bytes;
         if let Some(s) = r.start {
             self.first = self.first.min(s);
         }
         if let Some(e) = r.end.or(r.start) {
-            self.last = if self.timed { self.last.max(e) } else { e };
-            self.timed = true;
+            self.last = self.last.max(e);
+            self.flags |= TIMED;
         }
-        if r.src.is_some() && (self.source.is_none() || r.src < self.source) {
-            self.source = r.src;
-        }
-        self.add_port(
-            r.dst_port,
-            PortCount {
-                flows: 1,
-                bytes: r.bytes,
-            },
-        );
-    }
-
-    #[inline]
-    fn add_port(&mut self, port: u16, count: PortCount) {
-        match self.ports.iter_mut().find(|(p, _)| *p == port) {
-            Some((_, p)) => {
-                p.flows += count.flows;
-                p.bytes += count.bytes;
+        if let Some(s) = source {
+            if self.flags & SOURCE == 0 || s < self.source {
+                self.source = s;
             }
-            None => self.ports.push((port, count)),
+            self.flags |= SOURCE;
         }
     }
 
-    fn merge(&mut self, o: &Slot) {
+    fn merge(&mut self, o: &Cell) {
         self.flows += o.flows;
         self.bytes += o.bytes;
         self.first = self.first.min(o.first);
-        if o.timed {
-            self.last = if self.timed {
-                self.last.max(o.last)
-            } else {
-                o.last
-            };
-            self.timed = true;
-        }
-        if o.source.is_some() && (self.source.is_none() || o.source < self.source) {
+        self.last = self.last.max(o.last);
+        if o.flags & SOURCE != 0 && (self.flags & SOURCE == 0 || o.source < self.source) {
             self.source = o.source;
         }
-        for (port, count) in &o.ports {
-            self.add_port(*port, *count);
+        self.flags |= o.flags;
+    }
+
+    fn source(&self) -> Option<IpAddr> {
+        (self.flags & SOURCE != 0).then(|| IpAddr::V4(Ipv4Addr::from(self.source)))
+    }
+}
+
+/// The lower of two sources, `None` counting as unseen.
+fn lowest(a: Option<IpAddr>, b: Option<IpAddr>) -> Option<IpAddr> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+impl Destination {
+    fn fold(&mut self, port: u16, c: &Cell, source: Option<IpAddr>) {
+        self.flows += c.flows;
+        self.bytes += c.bytes;
+        if c.first != u64::MAX {
+            self.first_seen = Some(self.first_seen.map_or(c.first, |f| f.min(c.first)));
         }
+        if c.flags & TIMED != 0 {
+            self.last_seen = Some(self.last_seen.map_or(c.last, |l| l.max(c.last)));
+        }
+        self.sample_source = lowest(self.sample_source, source);
+        self.ports.push((
+            port,
+            PortCount {
+                flows: c.flows,
+                bytes: c.bytes,
+            },
+        ));
     }
 }
 
@@ -228,37 +239,43 @@ const BATCH: usize = 32;
 impl FlowTally {
     #[inline]
     fn add(&mut self, r: &FlowRecord) {
-        let slot = match r.dst {
-            IpAddr::V4(a) => self.v4.entry(u32::from(a)).or_default(),
-            IpAddr::V6(a) => self.v6.entry(a).or_default(),
-        };
-        slot.add(r);
+        match (r.dst, r.src) {
+            (IpAddr::V4(d), None) => self.add_v4(d, r, None),
+            (IpAddr::V4(d), Some(IpAddr::V4(s))) => self.add_v4(d, r, Some(u32::from(s))),
+            (dst, src) => {
+                let (cell, source) = self
+                    .other
+                    .entry((dst, r.dst_port))
+                    .or_insert((Cell::EMPTY, None));
+                cell.add(r, None);
+                *source = lowest(*source, src);
+            }
+        }
+    }
+
+    #[inline]
+    fn add_v4(&mut self, dst: Ipv4Addr, r: &FlowRecord, source: Option<u32>) {
+        let key = u64::from(u32::from(dst)) << 16 | u64::from(r.dst_port);
+        self.v4.entry(key).or_insert(Cell::EMPTY).add(r, source);
     }
 
     /// Accepted traffic per destination address, moved out of the tally (which
     /// keeps its counts and bad lines): the per-worker tables are freed as it goes.
     pub fn take_destinations(&mut self) -> FxHashMap<IpAddr, Destination> {
-        let v4 = std::mem::take(&mut self.v4)
-            .into_iter()
-            .map(|(a, s)| (IpAddr::V4(Ipv4Addr::from(a)), s));
-        let v6 = std::mem::take(&mut self.v6)
-            .into_iter()
-            .map(|(a, s)| (IpAddr::V6(a), s));
-        v4.chain(v6)
-            .map(|(ip, s)| {
-                let mut ports = s.ports;
-                ports.sort_unstable_by_key(|(p, _)| *p);
-                let d = Destination {
-                    flows: s.flows,
-                    bytes: s.bytes,
-                    first_seen: (s.first != u64::MAX).then_some(s.first),
-                    last_seen: s.timed.then_some(s.last),
-                    sample_source: s.source,
-                    ports,
-                };
-                (ip, d)
-            })
-            .collect()
+        let mut out: FxHashMap<IpAddr, Destination> = FxHashMap::default();
+        for (key, cell) in std::mem::take(&mut self.v4) {
+            let ip = IpAddr::V4(Ipv4Addr::from((key >> 16) as u32));
+            out.entry(ip)
+                .or_default()
+                .fold(key as u16, &cell, cell.source());
+        }
+        for ((ip, port), (cell, source)) in std::mem::take(&mut self.other) {
+            out.entry(ip).or_default().fold(port, &cell, source);
+        }
+        for d in out.values_mut() {
+            d.ports.sort_unstable_by_key(|(p, _)| *p);
+        }
+        out
     }
 
     /// Adds another tally (from a worker) to this one.
@@ -275,14 +292,16 @@ impl FlowTally {
         if self.v4.len() < other.v4.len() {
             std::mem::swap(&mut self.v4, &mut other.v4);
         }
-        if self.v6.len() < other.v6.len() {
-            std::mem::swap(&mut self.v6, &mut other.v6);
+        if self.other.len() < other.other.len() {
+            std::mem::swap(&mut self.other, &mut other.other);
         }
-        for (k, s) in &other.v4 {
-            self.v4.entry(*k).or_default().merge(s);
+        for (k, c) in &other.v4 {
+            self.v4.entry(*k).or_insert(Cell::EMPTY).merge(c);
         }
-        for (k, s) in &other.v6 {
-            self.v6.entry(*k).or_default().merge(s);
+        for (k, (c, s)) in &other.other {
+            let (cell, source) = self.other.entry(*k).or_insert((Cell::EMPTY, None));
+            cell.merge(c);
+            *source = lowest(*source, *s);
         }
     }
 }
@@ -390,6 +409,32 @@ fn process_block(
     Ok(line_no - first_line)
 }
 
+/// Parses whole lines held in memory, in this thread, into `tally`: the hot path
+/// of [`read_log`] without its reader and workers (for benchmarks and embedding).
+/// Returns the number of lines.
+pub fn read_lines(
+    format: FlowFormat,
+    columns: &generic::ColumnMap,
+    data: &[u8],
+    tally: &mut FlowTally,
+) -> Result<u64, InputError> {
+    let mut parser = parser_for(format, columns);
+    process_block(parser.as_mut(), data, 1, false, "<memory>", tally)
+}
+
+/// The line parser for a format.
+fn parser_for(format: FlowFormat, columns: &generic::ColumnMap) -> Box<dyn LineParser> {
+    match format {
+        FlowFormat::Vpc => Box::new(vpc::VpcParser::default()),
+        FlowFormat::ZeekTsv => Box::new(zeek::ZeekTsvParser::default()),
+        FlowFormat::ZeekJson => Box::new(zeek::ZeekJsonParser),
+        FlowFormat::Jsonl => Box::new(generic::JsonlParser {
+            map: columns.clone(),
+        }),
+        FlowFormat::Csv => Box::new(generic::CsvParser::new(columns.clone())),
+    }
+}
+
 /// Opens `path` (`-` for stdin), transparently gunzipping.
 fn open(path: &Path) -> Result<Box<dyn BufRead>, InputError> {
     let shown = path.display().to_string();
@@ -492,15 +537,7 @@ pub fn read_log(
         Some(f) => f,
         None => detect(&shown, &pending)?,
     };
-    let mut parser: Box<dyn LineParser> = match format {
-        FlowFormat::Vpc => Box::new(vpc::VpcParser::default()),
-        FlowFormat::ZeekTsv => Box::new(zeek::ZeekTsvParser::default()),
-        FlowFormat::ZeekJson => Box::new(zeek::ZeekJsonParser),
-        FlowFormat::Jsonl => Box::new(generic::JsonlParser {
-            map: columns.clone(),
-        }),
-        FlowFormat::Csv => Box::new(generic::CsvParser::new(columns.clone())),
-    };
+    let mut parser = parser_for(format, columns);
     // The first lines (read for detection) go through in order: they carry the headers.
     let mut line_no: u64 = 0;
     let mut batch = Vec::with_capacity(BATCH);
@@ -751,32 +788,35 @@ pub fn address(field: &str) -> Result<Option<IpAddr>, String> {
 /// zeros, stray bytes): such fields go to the full parser, which decides and explains.
 #[inline]
 pub fn fast_ipv4(field: &[u8]) -> Option<Ipv4Addr> {
-    let mut acc: u32 = 0;
-    let mut octet: u32 = 0;
-    let mut digits = 0u8;
-    let mut dots = 0u8;
-    let mut leading_zero = false;
-    for &c in field {
-        if c.is_ascii_digit() {
-            if digits == 1 && leading_zero {
-                return None;
+    let digit = |c: u8| -> Option<u32> {
+        let d = c.wrapping_sub(b'0');
+        (d < 10).then_some(u32::from(d))
+    };
+    // One octet at the front of `s`: 1-3 digits, no leading zero, at most 255;
+    // returns it with the rest after its terminator (a dot, or the end).
+    let octet = |s: &[u8]| -> Option<(u32, usize)> {
+        match *s {
+            [a, b'.', ..] | [a] => Some((digit(a)?, 1)),
+            [a, b, b'.', ..] | [a, b] if a != b'0' => Some((digit(a)? * 10 + digit(b)?, 2)),
+            [a, b, c, b'.', ..] | [a, b, c] if a != b'0' => {
+                let v = digit(a)? * 100 + digit(b)? * 10 + digit(c)?;
+                (v <= 255).then_some((v, 3))
             }
-            leading_zero = digits == 0 && c == b'0';
-            octet = octet * 10 + u32::from(c - b'0');
-            digits += 1;
-            if digits > 3 {
-                return None;
-            }
-        } else if c == b'.' && digits > 0 && octet <= 255 && dots < 3 {
-            acc = acc << 8 | octet;
-            octet = 0;
-            digits = 0;
-            dots += 1;
-        } else {
-            return None;
+            _ => None,
         }
+    };
+    let mut acc: u32 = 0;
+    let mut rest = field;
+    for i in 0..4 {
+        let (v, len) = octet(rest)?;
+        acc = acc << 8 | v;
+        rest = match (i, rest.get(len..)) {
+            (3, Some([])) => &[],
+            (0..=2, Some([b'.', tail @ ..])) => tail,
+            _ => return None,
+        };
     }
-    (dots == 3 && digits > 0 && octet <= 255).then(|| Ipv4Addr::from(acc << 8 | octet))
+    Some(Ipv4Addr::from(acc))
 }
 
 /// A run of up to 19 ASCII digits as a number, or `None` for anything else (`-`,
@@ -796,39 +836,68 @@ pub fn fast_u64(field: &[u8]) -> Option<u64> {
     Some(n)
 }
 
-/// Calls `f` with the position of every space in `line`, then with `line.len()`:
-/// the ends of its space-separated fields. Eight bytes at a time: a word's spaces
-/// are found with one subtraction-free zero-byte test, without a call per field.
-/// Returns whether the line holds a tab (then fields are not just space-separated).
+/// The longest line [`split_spaces`] takes: longer ones go to the full parsers.
+pub const SPLIT_MAX: usize = 256;
+
+/// Splits `line` at single spaces and calls `f` with each field and its index;
+/// returns the number of fields. `None` (after calling `f` for some fields, or
+/// none) when a field is empty, the line holds a tab or another control byte, or
+/// it is longer than [`SPLIT_MAX`]: such lines go to the full parsers.
+///
+/// The separators are found eight bytes at a time with exact zero-byte tests and
+/// gathered into one bit per byte, so walking the fields is a loop over set bits:
+/// no branch per byte for the processor to mispredict at every field end.
 #[inline]
-pub fn for_each_space(line: &[u8], mut f: impl FnMut(usize)) -> bool {
+pub fn split_spaces<'a>(line: &'a [u8], mut f: impl FnMut(usize, &'a [u8])) -> Option<usize> {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
     const SPACES: u64 = 0x2020_2020_2020_2020;
-    const TABS: u64 = 0x0909_0909_0909_0909;
-    let zero_bytes = |x: u64| !(((x & LOW7) + LOW7) | x | LOW7);
-    let mut tabs = 0;
+    // Adds to each byte's low seven bits so that exactly the bytes below 0x20 stay
+    // below 0x80.
+    const BELOW_SPACE: u64 = 0x6060_6060_6060_6060;
+    // Gathers the high bit of each byte into the top byte.
+    const GATHER: u64 = 0x0002_0408_1020_4081;
+    if line.len() > SPLIT_MAX {
+        return None;
+    }
+    let mut masks = [0u64; SPLIT_MAX / 64];
+    let mut control = 0u64;
+    let mut scan = |w: usize, x: u64| -> Option<()> {
+        // High bit set exactly in the bytes that are spaces / below a space.
+        let y = x ^ SPACES;
+        let spaces = !(((y & LOW7) + LOW7) | y | LOW7);
+        control |= !(((x & LOW7) + BELOW_SPACE) | x) & HIGH;
+        *masks.get_mut(w / 8)? |= (spaces.wrapping_mul(GATHER) >> 56) << (w % 8 * 8);
+        Some(())
+    };
     let chunks = line.chunks_exact(8);
     let tail = chunks.remainder();
-    let mut base = 0;
-    for chunk in chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(word);
-        tabs |= zero_bytes(word ^ TABS);
-        // High bit set exactly in the bytes that are spaces.
-        let mut hits = zero_bytes(word ^ SPACES);
-        while hits != 0 {
-            f(base + (hits.trailing_zeros() / 8) as usize);
-            hits &= hits - 1;
-        }
-        base += 8;
+    let words = chunks.len();
+    for (w, chunk) in chunks.enumerate() {
+        scan(w, u64::from_le_bytes(chunk.try_into().ok()?))?;
     }
-    for (i, b) in tail.iter().enumerate() {
-        if *b == b' ' {
-            f(base + i);
-        }
-        tabs |= u64::from(*b == b'\t');
+    if !tail.is_empty() {
+        // The last bytes, padded with a byte that is neither a space nor control.
+        let mut word = [b'!'; 8];
+        word.get_mut(..tail.len())?.copy_from_slice(tail);
+        scan(words, u64::from_le_bytes(word))?;
     }
-    f(line.len());
-    tabs != 0
+    if control != 0 {
+        return None;
+    }
+    let mut n = 0;
+    let mut start = 0;
+    for (m, mut mask) in masks.into_iter().enumerate() {
+        while mask != 0 {
+            let end = m * 64 + mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let field = line.get(start..end).filter(|f| !f.is_empty())?;
+            f(n, field);
+            n += 1;
+            start = end + 1;
+        }
+    }
+    let field = line.get(start..).filter(|f| !f.is_empty())?;
+    f(n, field);
+    Some(n + 1)
 }
