@@ -43,6 +43,7 @@ fn main() {
                     args[3].parse().unwrap(),
                     args[4].parse().unwrap(),
                     false,
+                    args.get(5).map(|r| r.parse().unwrap()),
                 )
                 .await
             }
@@ -53,6 +54,7 @@ fn main() {
                     args[3].parse().unwrap(),
                     args[4].parse().unwrap(),
                     true,
+                    None,
                 )
                 .await
             }
@@ -166,21 +168,45 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
-async fn load(proxy: &str, origin: SocketAddr, conc: usize, secs: u64, tunnel: bool) {
+/// Requests over `conc` connections for `secs` seconds: as fast as answers come
+/// (closed loop), or at `rate` requests per second in all, each connection on its
+/// own schedule; a request held up by the one before it counts from when it was
+/// due (so a stall is not hidden by the requests it delayed).
+async fn load(
+    proxy: &str,
+    origin: SocketAddr,
+    conc: usize,
+    secs: u64,
+    tunnel: bool,
+    rate: Option<f64>,
+) {
     let direct = proxy == "direct";
     let proxy: Option<SocketAddr> = (!direct).then(|| proxy.parse().unwrap());
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..conc {
+    let interval = rate.map(|r| Duration::from_secs_f64(conc as f64 / r));
+    for i in 0..conc {
         let stop = stop.clone();
+        let mut due = interval.map(|iv| tokio::time::Instant::now() + iv * i as u32 / conc as u32);
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(100_000);
             let mut errors = 0u64;
             let mut buf = Vec::with_capacity(4096);
             let mut conn: Option<TcpStream> = None;
             while !stop.load(Ordering::Relaxed) {
-                let t = Instant::now();
+                let mut t = Instant::now();
+                if let (Some(d), Some(iv)) = (due.as_mut(), interval) {
+                    tokio::time::sleep_until(*d).await;
+                    // tokio's timer wakes up to a millisecond late: that is not the
+                    // proxy's. A request that goes out later than that was held up
+                    // by the one before it, and counts from when it was due.
+                    t = Instant::now();
+                    if t > d.into_std() + Duration::from_millis(2) {
+                        t = d.into_std();
+                    }
+                    *d += iv;
+                }
                 if tunnel {
                     let mut s = TcpStream::connect(proxy.unwrap()).await.unwrap();
                     let _ = s.set_nodelay(true);

@@ -9,6 +9,7 @@
 pub mod decide;
 pub mod metrics;
 pub mod record;
+pub mod relay;
 pub mod server;
 pub mod target;
 

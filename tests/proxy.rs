@@ -226,6 +226,47 @@ async fn an_allowed_connect_relays_bytes_both_ways() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tunnel_carries_megabytes_intact_and_passes_on_the_close() {
+    let de = origin(DE, false).await;
+    let s = setup(&[de.addr.port()], "");
+    let p = start(&s, Mode::Enforce).await;
+    let mut c = TcpStream::connect(p.listen).await.unwrap();
+    // Bytes sent in the same write as the CONNECT reach the destination first.
+    let mut first = format!("CONNECT {0} HTTP/1.1\r\nHost: {0}\r\n\r\n", de.addr).into_bytes();
+    first.extend_from_slice(b"early:");
+    c.write_all(&first).await.unwrap();
+    // 16 MiB that no two positions of a short cycle could fake, written while the
+    // echo comes back (the pipe fills and drains many times, partly each time).
+    let data: Vec<u8> = (0..16u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let (mut r, mut w) = c.into_split();
+    let sent = data.clone();
+    let writer = tokio::spawn(async move {
+        for chunk in sent.chunks(100_003) {
+            w.write_all(chunk).await.unwrap();
+        }
+        w.shutdown().await.unwrap();
+    });
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), r.read_to_end(&mut got))
+        .await
+        .expect("the tunnel closes after the client does")
+        .unwrap();
+    writer.await.unwrap();
+    let head_end = got.windows(4).position(|x| x == b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(status(&String::from_utf8_lossy(&got[..head_end])), 200);
+    let body = &got[head_end..];
+    assert_eq!(&body[..6], b"early:");
+    assert_eq!(body.len() - 6, data.len());
+    assert!(
+        body[6..] == data[..],
+        "the echoed bytes differ from the sent ones"
+    );
+    p.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_denied_connect_gets_403_and_the_destination_sees_nothing() {
     let us = origin(US, false).await;
     let s = setup(&[us.addr.port()], "");

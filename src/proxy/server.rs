@@ -5,6 +5,7 @@
 use super::decide::{decide_all, Knowledge, Placed, Resolve};
 use super::metrics::Metrics;
 use super::record::{DecisionRecord, Sink};
+use super::relay::{copy_streams, relay};
 use super::target::{parse_authority, Target};
 use crate::engine::Verdict;
 use bytes::Bytes;
@@ -477,10 +478,8 @@ async fn handle(req: Request<Incoming>, client: SocketAddr, shared: Arc<Shared>)
             if let Ok(upgraded) = hyper::upgrade::on(req).await {
                 // The client's socket back from hyper: bytes then move socket to socket.
                 let (up, down) = match upgraded.downcast::<TokioIo<TcpStream>>() {
-                    Ok(parts) => {
-                        splice(parts.io.into_inner(), parts.read_buf, upstream, idle).await
-                    }
-                    Err(upgraded) => tunnel(TokioIo::new(upgraded), upstream, idle).await,
+                    Ok(parts) => relay(parts.io.into_inner(), parts.read_buf, upstream, idle).await,
+                    Err(upgraded) => copy_streams(TokioIo::new(upgraded), upstream, idle).await,
                 };
                 rec.bytes_up = up;
                 rec.bytes_down = down;
@@ -494,100 +493,6 @@ async fn handle(req: Request<Incoming>, client: SocketAddr, shared: Arc<Shared>)
         return r;
     }
     forward(req, Err(upstream), addr, &d.target, rec, started, shared).await
-}
-
-/// Relays between two sockets, one task per direction (both cores move bytes),
-/// until both sides close or neither moved a byte for `idle`.
-async fn splice(
-    client: TcpStream,
-    early: Bytes,
-    upstream: TcpStream,
-    idle: Duration,
-) -> (u64, u64) {
-    use tokio::io::AsyncWriteExt;
-    let (cr, cw) = client.into_split();
-    let (ur, mut uw) = upstream.into_split();
-    let mut up0 = 0u64;
-    if !early.is_empty() {
-        if uw.write_all(&early).await.is_err() {
-            return (0, 0);
-        }
-        up0 = early.len() as u64;
-    }
-    let epoch = Instant::now();
-    let last = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let a = tokio::spawn(pump(cr, uw, last.clone(), epoch, idle));
-    let b = tokio::spawn(pump(ur, cw, last, epoch, idle));
-    let (up, down) = tokio::join!(a, b);
-    (up0 + up.unwrap_or(0), down.unwrap_or(0))
-}
-
-async fn pump(
-    mut r: tokio::net::tcp::OwnedReadHalf,
-    mut w: tokio::net::tcp::OwnedWriteHalf,
-    last: Arc<std::sync::atomic::AtomicU64>,
-    epoch: Instant,
-    idle: Duration,
-) -> u64 {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut total = 0u64;
-    loop {
-        match tokio::time::timeout(idle, r.read(&mut buf)).await {
-            Err(_) => {
-                let quiet = epoch.elapsed().as_millis() as u64 - last.load(Ordering::Relaxed);
-                if quiet >= idle.as_millis() as u64 {
-                    break;
-                }
-            }
-            Ok(Ok(0)) | Ok(Err(_)) => break,
-            Ok(Ok(n)) => {
-                last.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
-                if w.write_all(buf.get(..n).unwrap_or_default()).await.is_err() {
-                    break;
-                }
-                total += n as u64;
-            }
-        }
-    }
-    let _ = w.shutdown().await;
-    total
-}
-
-/// Copies both ways until either side closes or nothing moves for `idle`.
-async fn tunnel<A, B>(a: A, b: B, idle: Duration) -> (u64, u64)
-where
-    A: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-    B: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (mut ar, mut aw) = tokio::io::split(a);
-    let (mut br, mut bw) = tokio::io::split(b);
-    let mut up = 0u64;
-    let mut down = 0u64;
-    let mut abuf = vec![0u8; 64 * 1024];
-    let mut bbuf = vec![0u8; 64 * 1024];
-    let (mut a_open, mut b_open) = (true, true);
-    while a_open || b_open {
-        tokio::select! {
-            r = ar.read(&mut abuf), if a_open => match r {
-                Ok(0) | Err(_) => { a_open = false; let _ = bw.shutdown().await; }
-                Ok(n) => {
-                    if bw.write_all(abuf.get(..n).unwrap_or_default()).await.is_err() { break; }
-                    up += n as u64;
-                }
-            },
-            r = br.read(&mut bbuf), if b_open => match r {
-                Ok(0) | Err(_) => { b_open = false; let _ = aw.shutdown().await; }
-                Ok(n) => {
-                    if aw.write_all(bbuf.get(..n).unwrap_or_default()).await.is_err() { break; }
-                    down += n as u64;
-                }
-            },
-            _ = tokio::time::sleep(idle) => break,
-        }
-    }
-    (up, down)
 }
 
 /// Hop-by-hop headers, never forwarded.
