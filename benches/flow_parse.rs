@@ -1,6 +1,6 @@
 //! Criterion benchmark: the flow-log hot path in one thread, on lines held in
 //! memory: VPC records parsed and folded into the per-destination tally (the
-//! work each of `residency flows`' workers does per block). Lines are generated
+//! work each of `residency flows`' workers does). Lines are generated
 //! like `benches/gen_flows.py`'s: 22,000 destinations, five ports, 5% REJECT, 1%
 //! NODATA. Run: `cargo bench --bench flow_parse`.
 
@@ -89,12 +89,14 @@ fn vpc_lines(n: usize) -> Vec<u8> {
 }
 
 fn bench(c: &mut Criterion) {
-    let lines = 200_000;
+    // What each of two workers does with the 2,000,000-line log of benches/flows.sh.
+    let lines = 1_000_000;
     let data = vpc_lines(lines);
     let columns = ColumnMap::default();
     let mut g = c.benchmark_group("flow_parse");
     g.throughput(Throughput::Elements(lines as u64));
-    g.bench_function("vpc_200k_lines", |b| {
+    g.sample_size(10);
+    g.bench_function("vpc_1m_lines", |b| {
         b.iter(|| {
             let mut tally = FlowTally::default();
             let n = read_lines(FlowFormat::Vpc, &columns, &data, &mut tally).unwrap();

@@ -291,54 +291,40 @@ pub fn summarise(
         malformed: tally.malformed,
         ..FlowSummary::default()
     };
-    let mut by_country: BTreeMap<String, CountryTraffic> = BTreeMap::new();
-    let mut nets: BTreeMap<String, PortTable> = BTreeMap::new();
+    // Keyed by a small copyable key; names and strings are made once per country.
+    #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+    enum Key {
+        Internal,
+        Unknown,
+        Country(crate::engine::Country),
+    }
+    let mut by_key: rustc_hash::FxHashMap<Key, (CountryTraffic, PortTable)> =
+        rustc_hash::FxHashMap::default();
     for (ip, d) in destinations {
         let a = placed.get(ip);
-        let (key, name, class) = match (a.is_some_and(|a| a.internal), a.and_then(|a| a.country)) {
+        let key = match (a.is_some_and(|a| a.internal), a.and_then(|a| a.country)) {
             (true, _) => {
                 if *ip == IpAddr::V4(METADATA_ADDRESS) {
                     s.metadata_flows += d.flows;
                 }
-                (
-                    "internal".to_string(),
-                    "internal ranges".to_string(),
-                    Class::Internal,
-                )
+                Key::Internal
             }
-            (false, Some(c)) => (
-                c.to_string(),
-                country_name(c),
-                knowledge.legal.class(c, as_of),
-            ),
-            (false, None) => (
-                "unknown".to_string(),
-                "no geodb record".to_string(),
-                Class::Unknown,
-            ),
+            (false, Some(c)) => Key::Country(c),
+            (false, None) => Key::Unknown,
         };
-        let slot = match class {
-            Class::Internal => &mut s.classes.internal,
-            Class::Eea => &mut s.classes.eea,
-            Class::Adequate => &mut s.classes.adequate,
-            Class::Conditional => &mut s.classes.conditional,
-            Class::ThirdCountry => &mut s.classes.third_country,
-            Class::Unknown => &mut s.classes.unknown,
-        };
-        *slot += d.flows;
-        if class != Class::Internal {
-            *s.flows_by_country.entry(key.clone()).or_default() += d.flows;
-            *s.bytes_by_country.entry(key.clone()).or_default() += d.bytes;
-        }
-        let e = by_country
-            .entry(key.clone())
-            .or_insert_with(|| CountryTraffic {
-                country: key.clone(),
-                name: if class == Class::Internal {
-                    "internal ranges".into()
-                } else {
-                    name
-                },
+        let (e, n) = by_key.entry(key).or_insert_with(|| {
+            let (country, name, class) = match key {
+                Key::Internal => ("internal".into(), "internal ranges".into(), Class::Internal),
+                Key::Unknown => ("unknown".into(), "no geodb record".into(), Class::Unknown),
+                Key::Country(c) => (
+                    c.to_string(),
+                    country_name(c),
+                    knowledge.legal.class(c, as_of),
+                ),
+            };
+            let traffic = CountryTraffic {
+                country,
+                name,
                 class,
                 flows: 0,
                 bytes: 0,
@@ -348,7 +334,18 @@ pub fn summarise(
                 sample_source: None,
                 networks: Vec::new(),
                 networks_total: 0,
-            });
+            };
+            (traffic, PortTable::default())
+        });
+        let slot = match e.class {
+            Class::Internal => &mut s.classes.internal,
+            Class::Eea => &mut s.classes.eea,
+            Class::Adequate => &mut s.classes.adequate,
+            Class::Conditional => &mut s.classes.conditional,
+            Class::ThirdCountry => &mut s.classes.third_country,
+            Class::Unknown => &mut s.classes.unknown,
+        };
+        *slot += d.flows;
         e.flows += d.flows;
         e.bytes += d.bytes;
         e.addresses += 1;
@@ -363,30 +360,33 @@ pub fn summarise(
         if e.sample_source.is_none() || d.sample_source.is_some_and(|s| Some(s) < e.sample_source) {
             e.sample_source = d.sample_source.or(e.sample_source);
         }
-        let n = nets.entry(key).or_default();
+        let net = network_key(*ip);
         for (port, pc) in &d.ports {
-            let slot = n.entry((network_key(*ip), *port)).or_default();
+            let slot = n.entry((net, *port)).or_default();
             slot.0 += pc.flows;
             slot.1 += pc.bytes;
         }
     }
-    let mut out: Vec<CountryTraffic> = by_country.into_values().collect();
-    for c in &mut out {
-        if let Some(n) = nets.remove(&c.country) {
-            let mut rows: Vec<((IpAddr, u16), (u64, u64))> = n.into_iter().collect();
-            rows.sort_unstable_by(|a, b| b.1 .1.cmp(&a.1 .1).then(a.0.cmp(&b.0)));
-            c.networks_total = rows.len();
-            c.networks = rows
-                .into_iter()
-                .take(TOP_NETWORKS)
-                .map(|((net, port), (flows, bytes))| NetworkPort {
-                    network: network_of(net),
-                    port,
-                    flows,
-                    bytes,
-                })
-                .collect();
+    let mut out = Vec::with_capacity(by_key.len());
+    for (mut c, n) in by_key.into_values() {
+        if c.class != Class::Internal {
+            s.flows_by_country.insert(c.country.clone(), c.flows);
+            s.bytes_by_country.insert(c.country.clone(), c.bytes);
         }
+        let mut rows: Vec<((IpAddr, u16), (u64, u64))> = n.into_iter().collect();
+        rows.sort_unstable_by(|a, b| b.1 .1.cmp(&a.1 .1).then(a.0.cmp(&b.0)));
+        c.networks_total = rows.len();
+        c.networks = rows
+            .into_iter()
+            .take(TOP_NETWORKS)
+            .map(|((net, port), (flows, bytes))| NetworkPort {
+                network: network_of(net),
+                port,
+                flows,
+                bytes,
+            })
+            .collect();
+        out.push(c);
     }
     out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.country.cmp(&b.country)));
     Ok((s, out))

@@ -5,6 +5,7 @@
 //! grows with the number of distinct destinations, not with the file.
 
 pub mod generic;
+mod table;
 mod vpc;
 mod zeek;
 
@@ -129,107 +130,8 @@ pub struct FlowTally {
     pub malformed: u64,
     /// The first malformed lines.
     pub bad_lines: Vec<BadLine>,
-    /// Accepted traffic per IPv4 destination and port with an IPv4 source (or
-    /// none), keyed by `address << 16 | port`: one probe into one flat table per
-    /// record, with no pointer to follow.
-    v4: FxHashMap<u64, Cell>,
-    /// Accepted traffic to everything else (IPv6 on either end), with its source.
-    other: FxHashMap<(IpAddr, u16), (Cell, Option<IpAddr>)>,
-}
-
-/// Counters for one destination address and port (40 bytes).
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Cell {
-    flows: u64,
-    bytes: u64,
-    /// Earliest start (`u64::MAX`: none seen).
-    first: u64,
-    /// Latest end, or start when a record has no end (meaningful with `TIMED`).
-    last: u64,
-    /// The lowest IPv4 source seen (meaningful with `SOURCE`): the same whatever
-    /// order blocks are read in.
-    source: u32,
-    flags: u8,
-}
-
-/// `Cell::flags`: a time was seen.
-const TIMED: u8 = 1;
-/// `Cell::flags`: an IPv4 source was seen.
-const SOURCE: u8 = 2;
-
-impl Cell {
-    const EMPTY: Cell = Cell {
-        flows: 0,
-        bytes: 0,
-        first: u64::MAX,
-        last: 0,
-        source: 0,
-        flags: 0,
-    };
-
-    #[inline]
-    fn add(&mut self, r: &FlowRecord, source: Option<u32>) {
-        self.flows += 1;
-        self.bytes += r.bytes;
-        if let Some(s) = r.start {
-            self.first = self.first.min(s);
-        }
-        if let Some(e) = r.end.or(r.start) {
-            self.last = self.last.max(e);
-            self.flags |= TIMED;
-        }
-        if let Some(s) = source {
-            if self.flags & SOURCE == 0 || s < self.source {
-                self.source = s;
-            }
-            self.flags |= SOURCE;
-        }
-    }
-
-    fn merge(&mut self, o: &Cell) {
-        self.flows += o.flows;
-        self.bytes += o.bytes;
-        self.first = self.first.min(o.first);
-        self.last = self.last.max(o.last);
-        if o.flags & SOURCE != 0 && (self.flags & SOURCE == 0 || o.source < self.source) {
-            self.source = o.source;
-        }
-        self.flags |= o.flags;
-    }
-
-    fn source(&self) -> Option<IpAddr> {
-        (self.flags & SOURCE != 0).then(|| IpAddr::V4(Ipv4Addr::from(self.source)))
-    }
-}
-
-/// The lower of two sources, `None` counting as unseen.
-fn lowest(a: Option<IpAddr>, b: Option<IpAddr>) -> Option<IpAddr> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, None) => x,
-        (None, y) => y,
-    }
-}
-
-impl Destination {
-    fn fold(&mut self, port: u16, c: &Cell, source: Option<IpAddr>) {
-        self.flows += c.flows;
-        self.bytes += c.bytes;
-        if c.first != u64::MAX {
-            self.first_seen = Some(self.first_seen.map_or(c.first, |f| f.min(c.first)));
-        }
-        if c.flags & TIMED != 0 {
-            self.last_seen = Some(self.last_seen.map_or(c.last, |l| l.max(c.last)));
-        }
-        self.sample_source = lowest(self.sample_source, source);
-        self.ports.push((
-            port,
-            PortCount {
-                flows: c.flows,
-                bytes: c.bytes,
-            },
-        ));
-    }
+    /// Accepted traffic per destination.
+    table: table::Table,
 }
 
 /// Records parsed before their counters are updated: the table probes of a batch
@@ -237,49 +139,14 @@ impl Destination {
 const BATCH: usize = 32;
 
 impl FlowTally {
-    #[inline]
-    fn add(&mut self, r: &FlowRecord) {
-        match (r.dst, r.src) {
-            (IpAddr::V4(d), None) => self.add_v4(d, r, None),
-            (IpAddr::V4(d), Some(IpAddr::V4(s))) => self.add_v4(d, r, Some(u32::from(s))),
-            (dst, src) => {
-                let (cell, source) = self
-                    .other
-                    .entry((dst, r.dst_port))
-                    .or_insert((Cell::EMPTY, None));
-                cell.add(r, None);
-                *source = lowest(*source, src);
-            }
-        }
-    }
-
-    #[inline]
-    fn add_v4(&mut self, dst: Ipv4Addr, r: &FlowRecord, source: Option<u32>) {
-        let key = u64::from(u32::from(dst)) << 16 | u64::from(r.dst_port);
-        self.v4.entry(key).or_insert(Cell::EMPTY).add(r, source);
-    }
-
     /// Accepted traffic per destination address, moved out of the tally (which
     /// keeps its counts and bad lines): the per-worker tables are freed as it goes.
     pub fn take_destinations(&mut self) -> FxHashMap<IpAddr, Destination> {
-        let mut out: FxHashMap<IpAddr, Destination> = FxHashMap::default();
-        for (key, cell) in std::mem::take(&mut self.v4) {
-            let ip = IpAddr::V4(Ipv4Addr::from((key >> 16) as u32));
-            out.entry(ip)
-                .or_default()
-                .fold(key as u16, &cell, cell.source());
-        }
-        for ((ip, port), (cell, source)) in std::mem::take(&mut self.other) {
-            out.entry(ip).or_default().fold(port, &cell, source);
-        }
-        for d in out.values_mut() {
-            d.ports.sort_unstable_by_key(|(p, _)| *p);
-        }
-        out
+        std::mem::take(&mut self.table).into_destinations()
     }
 
     /// Adds another tally (from a worker) to this one.
-    pub fn merge(&mut self, mut other: FlowTally) {
+    pub fn merge(&mut self, other: FlowTally) {
         self.records += other.records;
         self.rejected += other.rejected;
         self.skipped += other.skipped;
@@ -288,21 +155,7 @@ impl FlowTally {
         self.bad_lines
             .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         self.bad_lines.truncate(MALFORMED_SAMPLES);
-        // Fold the smaller table into the larger one.
-        if self.v4.len() < other.v4.len() {
-            std::mem::swap(&mut self.v4, &mut other.v4);
-        }
-        if self.other.len() < other.other.len() {
-            std::mem::swap(&mut self.other, &mut other.other);
-        }
-        for (k, c) in &other.v4 {
-            self.v4.entry(*k).or_insert(Cell::EMPTY).merge(c);
-        }
-        for (k, (c, s)) in &other.other {
-            let (cell, source) = self.other.entry(*k).or_insert((Cell::EMPTY, None));
-            cell.merge(c);
-            *source = lowest(*source, *s);
-        }
+        self.table.merge(other.table);
     }
 }
 
@@ -377,9 +230,7 @@ fn process_line(
 /// Folds the batched records into the tally.
 #[inline]
 fn flush(tally: &mut FlowTally, batch: &mut Vec<FlowRecord>) {
-    for r in batch.iter() {
-        tally.add(r);
-    }
+    tally.table.add_batch(batch);
     batch.clear();
 }
 
@@ -836,6 +687,49 @@ pub fn fast_u64(field: &[u8]) -> Option<u64> {
     Some(n)
 }
 
+/// `field`, a run of up to 16 ASCII digits inside `line`, as a number; `None` for
+/// anything else (`-`, signs, decimals, too long), which goes to the full parser.
+/// Eight digits at a time, without a branch per digit: a word ending at the
+/// field's last byte is loaded from the line, the bytes before the field read as
+/// `0`, checked to be digits, and converted with three multiplications. Fields
+/// too close to the start of the line, or not inside it, take the plain loop.
+#[inline]
+pub fn fast_digits(line: &[u8], field: &[u8]) -> Option<u64> {
+    let offset = (field.as_ptr() as usize).checked_sub(line.as_ptr() as usize);
+    let end = offset.map(|o| o + field.len());
+    let swar = end.and_then(|end| match field.len() {
+        1..=8 => eight_digits(line, end, field.len()),
+        9..=16 => Some(
+            eight_digits(line, end - 8, field.len() - 8)? * 100_000_000
+                + eight_digits(line, end, 8)?,
+        ),
+        _ => None,
+    });
+    swar.or_else(|| fast_u64(field))
+}
+
+/// The `len` (1-8) digits that end at `line[end]`, as a number.
+#[inline]
+fn eight_digits(line: &[u8], end: usize, len: usize) -> Option<u64> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    let word: [u8; 8] = line.get(end.checked_sub(8)?..end)?.try_into().ok()?;
+    let x = u64::from_le_bytes(word);
+    // The low bytes come before the digits: they read as '0'.
+    let pad = if len >= 8 { 0 } else { u64::MAX >> (8 * len) };
+    let x = (x & !pad) | (ZEROS & pad);
+    // Every byte is 0x30..=0x39: its high nibble is 3, and still 3 after adding 6.
+    if (x & HIGH_NIBBLES) | ((x.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES) >> 4)
+        != 0x3333_3333_3333_3333
+    {
+        return None;
+    }
+    // Pairs, then fours, then eight: each step is one multiplication.
+    let x = (x & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(10 << 8 | 1) >> 8;
+    let x = (x & 0x00FF_00FF_00FF_00FF).wrapping_mul(100 << 16 | 1) >> 16;
+    Some((x & 0x0000_FFFF_0000_FFFF).wrapping_mul(10_000 << 32 | 1) >> 32)
+}
+
 /// The longest line [`split_spaces`] takes: longer ones go to the full parsers.
 pub const SPLIT_MAX: usize = 256;
 
@@ -860,27 +754,43 @@ pub fn split_spaces<'a>(line: &'a [u8], mut f: impl FnMut(usize, &'a [u8])) -> O
     if line.len() > SPLIT_MAX {
         return None;
     }
-    let mut masks = [0u64; SPLIT_MAX / 64];
-    let mut control = 0u64;
-    let mut scan = |w: usize, x: u64| -> Option<()> {
+    // One word's spaces as eight bits, and whether it holds a control byte.
+    let scan = |x: u64| -> (u64, u64) {
         // High bit set exactly in the bytes that are spaces / below a space.
         let y = x ^ SPACES;
         let spaces = !(((y & LOW7) + LOW7) | y | LOW7);
-        control |= !(((x & LOW7) + BELOW_SPACE) | x) & HIGH;
-        *masks.get_mut(w / 8)? |= (spaces.wrapping_mul(GATHER) >> 56) << (w % 8 * 8);
-        Some(())
+        let control = !(((x & LOW7) + BELOW_SPACE) | x) & HIGH;
+        (spaces.wrapping_mul(GATHER) >> 56, control)
     };
-    let chunks = line.chunks_exact(8);
-    let tail = chunks.remainder();
-    let words = chunks.len();
-    for (w, chunk) in chunks.enumerate() {
-        scan(w, u64::from_le_bytes(chunk.try_into().ok()?))?;
-    }
-    if !tail.is_empty() {
-        // The last bytes, padded with a byte that is neither a space nor control.
-        let mut word = [b'!'; 8];
-        word.get_mut(..tail.len())?.copy_from_slice(tail);
-        scan(words, u64::from_le_bytes(word))?;
+    // A mask per 64 bytes, built in a register.
+    let mut masks = [0u64; SPLIT_MAX / 64];
+    let mut control = 0u64;
+    let mut rest = line;
+    for mask in &mut masks {
+        let mut m = 0u64;
+        let take = rest.len().min(64);
+        let (block, after) = rest.split_at_checked(take)?;
+        let words = block.chunks_exact(8);
+        let tail = words.remainder();
+        let full = words.len();
+        for (j, word) in words.enumerate() {
+            let (bits, c) = scan(u64::from_le_bytes(word.try_into().ok()?));
+            m |= bits << (8 * j);
+            control |= c;
+        }
+        if !tail.is_empty() {
+            // The last bytes, padded with a byte that is neither a space nor control.
+            let mut word = [b'!'; 8];
+            word.get_mut(..tail.len())?.copy_from_slice(tail);
+            let (bits, c) = scan(u64::from_le_bytes(word));
+            m |= bits << (8 * full);
+            control |= c;
+        }
+        *mask = m;
+        rest = after;
+        if rest.is_empty() {
+            break;
+        }
     }
     if control != 0 {
         return None;

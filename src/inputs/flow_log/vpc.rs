@@ -3,7 +3,7 @@
 //! when present, else `dstaddr`. `REJECT` records, `NODATA` and `SKIPDATA` carry no
 //! transfer.
 
-use super::{address, fast_ipv4, fast_u64, number, Disposition, FlowRecord, LineParser, Parsed};
+use super::{address, fast_digits, fast_ipv4, number, Disposition, FlowRecord, LineParser, Parsed};
 use std::net::IpAddr;
 
 /// A field position the scan does not need.
@@ -145,7 +145,7 @@ impl VpcParser {
             if f == b"-" {
                 Some(None)
             } else {
-                fast_u64(f).map(Some)
+                fast_digits(line, f).map(Some)
             }
         };
         Some(Parsed::Flow(FlowRecord {
@@ -256,6 +256,7 @@ impl LineParser for VpcParser {
 
 #[cfg(test)]
 mod test {
+    use super::super::{fast_digits, fast_u64};
     use super::*;
     use proptest::prelude::*;
 
@@ -309,9 +310,22 @@ mod test {
             if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') && text.len() <= 15 {
                 prop_assert_eq!(fast_ipv4(text.as_bytes()), std_ip);
             }
-            if let Some(fast) = fast_u64(text.as_bytes()) {
+                        if let Some(fast) = fast_u64(text.as_bytes()) {
                 prop_assert_eq!(Some(fast), text.parse::<u64>().ok());
             }
+            prop_assert_eq!(fast_digits(text.as_bytes(), text.as_bytes()), fast_u64(text.as_bytes()));
+        }
+
+        /// Digits read a word at a time, wherever they sit in a line, agree with std.
+        #[test]
+        fn digits_inside_a_line_agree_with_std(
+            before in "[0-9 a-z]{0,12}",
+            field in prop_oneof!["[0-9]{1,19}", "[0-9/:;x+-]{1,10}"],
+            after in "[0-9 ]{0,3}",
+        ) {
+            let line = format!("{before}{field}{after}");
+            let f = &line.as_bytes()[before.len()..before.len() + field.len()];
+            prop_assert_eq!(fast_digits(line.as_bytes(), f), field.parse::<u64>().ok().filter(|_| field.bytes().all(|b| b.is_ascii_digit())));
         }
 
         #[test]
