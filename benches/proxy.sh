@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Benchmark: residency's egress proxy against Squid (Debian) with an equivalent
 # allow-list, and against going direct, on loopback only, in one run:
-#   plain-HTTP req/s and latency (keep-alive, 64 connections, as fast as answers
-#   come and at a fixed 5,000 req/s), CONNECT req/s (one
-#   tunnel per request), bulk throughput through a tunnel, RSS with 10,000 idle
-#   connections. Not part of CI.
+#   - plain-HTTP req/s and latency over 64 keep-alive connections, as fast as
+#     answers come and at a fixed 5,000 req/s;
+#   - CONNECT req/s, one tunnel per request;
+#   - a 2 GB download through a tunnel (HAProxy's splice relay as a reference);
+#   - RSS with 10,000 idle connections.
+# Not part of CI.
 #
 #   bash benches/proxy.sh [SECONDS]     (default 10 per measurement)
 set -euo pipefail
@@ -12,12 +14,14 @@ cd "$(dirname "$0")/.."
 secs="${1:-10}"
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true   # 10,000 idle connections need the room
 command -v squid >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq squid >/dev/null; }
+# HAProxy relaying TCP with splice: a reference for what any relay costs on this machine.
+command -v haproxy >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
 cargo build --release --quiet
 load=$(cargo bench --bench proxy_load --no-run --message-format=json 2>/dev/null \
   | python3 -c 'import json,sys; print([j["executable"] for j in map(json.loads, sys.stdin) if j.get("executable")][-1])')
 work="${TMPDIR:-/tmp}/residency-proxy-bench"
 rm -rf "$work" && mkdir -p "$work"
-origin=127.0.0.1:18080 rp=127.0.0.1:13128 sp=127.0.0.1:13129
+origin=127.0.0.1:18080 rp=127.0.0.1:13128 sp=127.0.0.1:13129 hp=127.0.0.1:13130
 cat > "$work/policy.toml" <<TOML
 [policy]
 name = "bench"
@@ -41,12 +45,28 @@ coredump_dir $work
 max_filedescriptors 65536
 shutdown_lifetime 0 seconds
 CONF
+cat > "$work/haproxy.cfg" <<CONF
+global
+  maxconn 1000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option splice-auto
+frontend relay
+  bind $hp
+  default_backend origin
+backend origin
+  server origin $origin
+CONF
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 "$load" origin $origin 2>/dev/null & pids+=($!)
 ./target/release/residency proxy --listen $rp --policy "$work/policy.toml" --log none --max-connections 60000 2>"$work/residency.log" & rpid=$!; pids+=($rpid)
 squid -N -f "$work/squid.conf" 2>"$work/squid.log" & spid=$!; pids+=($spid)
+haproxy -db -f "$work/haproxy.cfg" >"$work/haproxy.log" 2>&1 & pids+=($!)
 sleep 3
 kv() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 echo "== plain HTTP, 64 keep-alive connections, ${secs}s each"
@@ -65,19 +85,20 @@ echo "== bulk download through a tunnel (2 GB)"
 bd=$("$load" bulk direct $origin 2000000000); echo "direct     $bd"
 br=$("$load" bulk $rp $origin 2000000000);    echo "residency  $br"
 bs=$("$load" bulk $sp $origin 2000000000);    echo "squid      $bs"
+bh=$("$load" bulk direct $hp 2000000000);     echo "haproxy    $bh   (plain TCP relay with splice, no CONNECT: a reference)"
 echo "== 10,000 idle connections"
 ir=$("$load" idle $rp 10000 $rpid); echo "residency  $ir"
 is=$("$load" idle $sp 10000 $spid); echo "squid      $is"
-python3 - "$hd" "$hr" "$hs" "$cr" "$cs" "$bd" "$br" "$bs" "$ir" "$is" "$pd" "$pr" "$ps_" <<'PY'
+python3 - "$hd" "$hr" "$hs" "$cr" "$cs" "$bd" "$br" "$bs" "$ir" "$is" "$pd" "$pr" "$ps_" "$bh" <<'PY'
 import sys
 d = [dict(kv.split("=") for kv in a.split()) for a in sys.argv[1:]]
-hd, hr, hs, cr, cs, bd, br, bs, ir, is_, pd, pr, ps = d
+hd, hr, hs, cr, cs, bd, br, bs, ir, is_, pd, pr, ps, bh = d
 f = lambda x, k: float(x[k])
 print()
 print(f"plain HTTP req/s: residency {f(hr,'rps'):.0f}, squid {f(hs,'rps'):.0f}, direct {f(hd,'rps'):.0f}  -> residency/squid {f(hr,'rps')/f(hs,'rps'):.2f}x (goal >= 2x)")
 print(f"CONNECT req/s:    residency {f(cr,'rps'):.0f}, squid {f(cs,'rps'):.0f}  -> {f(cr,'rps')/f(cs,'rps'):.2f}x")
 print(f"p99 added latency, 64 connections as fast as answers come: residency {f(hr,'p99_ms')-f(hd,'p99_ms'):.3f} ms, squid {f(hs,'p99_ms')-f(hd,'p99_ms'):.3f} ms; p50 residency {f(hr,'p50_ms'):.3f} ms, direct {f(hd,'p50_ms'):.3f} ms")
 print(f"p99 added latency, 64 connections at {pd['rps']} req/s: residency {f(pr,'p99_ms')-f(pd,'p99_ms'):.3f} ms, squid {f(ps,'p99_ms')-f(pd,'p99_ms'):.3f} ms (goal <= 1 ms); p50 added residency {f(pr,'p50_ms')-f(pd,'p50_ms'):.3f} ms, squid {f(ps,'p50_ms')-f(pd,'p50_ms'):.3f} ms")
-print(f"bulk through CONNECT: residency {f(br,'mb_per_s'):.0f} MB/s, squid {f(bs,'mb_per_s'):.0f} MB/s, direct {f(bd,'mb_per_s'):.0f} MB/s -> residency/direct {f(br,'mb_per_s')/f(bd,'mb_per_s'):.2f}x (goal >= 0.9x)")
+print(f"bulk through CONNECT: residency {f(br,'mb_per_s'):.0f} MB/s, squid {f(bs,'mb_per_s'):.0f} MB/s, direct {f(bd,'mb_per_s'):.0f} MB/s -> residency/direct {f(br,'mb_per_s')/f(bd,'mb_per_s'):.2f}x (goal >= 0.9x); haproxy TCP relay {f(bh,'mb_per_s'):.0f} MB/s ({f(bh,'mb_per_s')/f(bd,'mb_per_s'):.2f}x)")
 print(f"RSS with {ir['connections']} idle connections: residency {f(ir,'rss_idle_mib'):.1f} MiB (goal <= 150), squid {f(is_,'rss_idle_mib'):.1f} MiB")
 PY
