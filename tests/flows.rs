@@ -644,3 +644,115 @@ fn standard_input_is_read_when_the_path_is_a_dash() {
     check(&doc, true);
     assert_eq!(doc["inputs"][0]["path"], "-");
 }
+
+/// Runs `flows` on `text` given on standard input.
+fn run_stdin(text: &[u8], db: &Path, home: &Path) -> Value {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_residency"))
+        .args(["flows", "-", "--geodb", db.to_str().unwrap()])
+        .args([
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--as-of",
+            "2026-11-28",
+        ])
+        .env_clear()
+        .env("HOME", home)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let text = text.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&text).unwrap());
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A file and the same bytes on standard input give the same counts and line
+/// numbers, with lines longer than a block, lines ending right at, just before
+/// and just after the first block's edge, and a last line without its newline.
+#[test]
+fn files_and_standard_input_agree_across_block_edges() {
+    for shift in [-1i64, 0, 1] {
+        block_edges(shift);
+    }
+}
+
+fn block_edges(shift: i64) {
+    const BLOCK: usize = 1 << 20;
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let record = |i: usize| {
+        let d = ["5.10.1.1", "6.20.0.9", "8.40.0.1", "10.1.2.3"][i % 4];
+        format!("2 123456789012 eni-0a1 10.0.0.9 {d} 40000 443 6 1 {} 1780000000 1780000060 ACCEPT OK\n", i % 7)
+    };
+    let mut text = String::from("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n");
+    let mut records = 0;
+    let mut bad = Vec::new();
+    let mut line = 1;
+    let mut push = |text: &mut String, s: &str, bad_line: bool| {
+        line += 1;
+        if bad_line {
+            bad.push(line);
+        }
+        text.push_str(s);
+    };
+    // The reader looks at the first five lines before the blocks begin.
+    for _ in 0..4 {
+        push(&mut text, &record(records), false);
+        records += 1;
+    }
+    let edge = text.len() + BLOCK;
+    // Records up to the first block's edge, then one line that ends on it (or a
+    // byte before or after it).
+    while text.len() + 200 < edge {
+        push(&mut text, &record(records), false);
+        records += 1;
+    }
+    let filler = (edge as i64 - text.len() as i64 - 1 + shift) as usize;
+    push(&mut text, &format!("{}\n", "x".repeat(filler)), true);
+    assert_eq!(text.len() as i64, edge as i64 + shift);
+    // A line longer than two blocks.
+    push(
+        &mut text,
+        &format!("{}\n", "y".repeat(2 * BLOCK + 12_345)),
+        true,
+    );
+    for _ in 0..20_000 {
+        push(&mut text, &record(records), false);
+        records += 1;
+    }
+    // The last record without its newline.
+    let last = record(records);
+    push(&mut text, last.trim_end(), false);
+    records += 1;
+    let malformed = bad.len();
+    let p = dir.path().join("edges.log");
+    std::fs::write(&p, &text).unwrap();
+    let from_file = run_with(&p, &db, &[]);
+    let from_stdin = run_stdin(text.as_bytes(), &db, dir.path());
+    let s = &from_file["summary"];
+    assert_eq!(s["records"], records + malformed);
+    assert_eq!(s["malformed"], malformed);
+    let lines: Vec<u64> = from_file["malformed_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, bad.iter().map(|&l| l as u64).collect::<Vec<_>>());
+    assert_eq!(from_file["summary"], from_stdin["summary"]);
+    assert_eq!(from_file["destinations"], from_stdin["destinations"]);
+    let places = |doc: &Value| -> Vec<(Value, Value)> {
+        let bad = doc["malformed_lines"].as_array().unwrap();
+        bad.iter()
+            .map(|b| (b["line"].clone(), b["reason"].clone()))
+            .collect()
+    };
+    assert_eq!(places(&from_file), places(&from_stdin));
+}
