@@ -195,14 +195,46 @@ struct Report<'a> {
 /// Accepted traffic per destination address.
 type Destinations = rustc_hash::FxHashMap<IpAddr, Destination>;
 
-/// The per-address view the engine judges.
+/// The per-address view the engine judges. Addresses are placed on every core:
+/// a month of flow logs reaches tens of thousands of them.
 pub fn egress_addresses(
     destinations: &Destinations,
-    geo: &dyn crate::geo::GeoLookup,
+    geo: &(dyn crate::geo::GeoLookup + Sync),
     geo_label: &str,
 ) -> anyhow::Result<Vec<EgressAddress>> {
-    let mut out = Vec::with_capacity(destinations.len());
-    for (ip, d) in destinations {
+    let all: Vec<(&IpAddr, &Destination)> = destinations.iter().collect();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = all.len().div_ceil(cores).max(1024);
+    let source = format!("geodb {geo_label}");
+    let parts: Vec<anyhow::Result<Vec<EgressAddress>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = all
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| place(part, geo, &source)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("placing addresses failed")))
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(all.len());
+    for part in parts {
+        out.extend(part?);
+    }
+    out.sort_by_key(|a| a.ip);
+    Ok(out)
+}
+
+/// Places some destination addresses.
+fn place(
+    part: &[(&IpAddr, &Destination)],
+    geo: &dyn crate::geo::GeoLookup,
+    source: &str,
+) -> anyhow::Result<Vec<EgressAddress>> {
+    let mut out = Vec::with_capacity(part.len());
+    for &(ip, d) in part {
         let (country, internal) = match classify(geo, *ip)? {
             GeoAnswer::Internal(_) => (None, true),
             GeoAnswer::Country(c) => (Some(c), false),
@@ -223,10 +255,9 @@ pub fn egress_addresses(
             last_seen: d.last_seen,
             sample_source: d.sample_source,
             top,
-            source: format!("geodb {geo_label}"),
+            source: source.to_string(),
         });
     }
-    out.sort_by_key(|a| a.ip);
     Ok(out)
 }
 
