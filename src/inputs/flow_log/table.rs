@@ -129,31 +129,19 @@ pub(super) struct Table {
 }
 
 impl Table {
-    #[inline]
-    pub(super) fn add(&mut self, r: &FlowRecord) {
-        let count = PortCount {
+    /// Adds a record to the map for everything that is not IPv4 on both ends.
+    fn add_other(&mut self, r: &FlowRecord) {
+        let (c, seen, source) = self.other.entry((r.dst, r.dst_port)).or_insert((
+            PortCount::default(),
+            Seen::NONE,
+            None,
+        ));
+        c.add(PortCount {
             flows: 1,
             bytes: r.bytes,
-        };
-        match (r.dst, r.src) {
-            (IpAddr::V4(d), None) => {
-                self.add_v4(u32::from(d), r.dst_port, count, |s| s.add(r, None))
-            }
-            (IpAddr::V4(d), Some(IpAddr::V4(s))) => {
-                let source = Some(u32::from(s));
-                self.add_v4(u32::from(d), r.dst_port, count, |seen| seen.add(r, source));
-            }
-            (dst, src) => {
-                let (c, seen, source) = self.other.entry((dst, r.dst_port)).or_insert((
-                    PortCount::default(),
-                    Seen::NONE,
-                    None,
-                ));
-                c.add(count);
-                seen.add(r, None);
-                *source = lowest(*source, src);
-            }
-        }
+        });
+        seen.add(r, None);
+        *source = lowest(*source, r.src);
     }
 
     /// Adds a batch of records. The slots of its IPv4 destinations are looked up
@@ -181,13 +169,12 @@ impl Table {
                 bytes: r.bytes,
             };
             match (slots.get(k).copied().unwrap_or(NONE), r.src) {
-                (NONE, _) => self.add(r),
+                (NONE, _) | (_, Some(IpAddr::V6(_))) => self.add_other(r),
                 (i, None) => self.add_to_slot(i, r.dst_port, count, |s| s.add(r, None)),
                 (i, Some(IpAddr::V4(src))) => {
                     let source = Some(u32::from(src));
                     self.add_to_slot(i, r.dst_port, count, |s| s.add(r, source));
                 }
-                (_, Some(IpAddr::V6(_))) => self.add(r),
             }
         }
     }
@@ -201,12 +188,6 @@ impl Table {
             self.slots.push(Slot::EMPTY);
         }
         i
-    }
-
-    #[inline]
-    fn add_v4(&mut self, dst: u32, port: u16, count: PortCount, seen: impl FnOnce(&mut Seen)) {
-        let i = self.slot_index(dst);
-        self.add_to_slot(i, port, count, seen);
     }
 
     #[inline]
@@ -256,21 +237,19 @@ impl Table {
         }
         let addresses = o.addresses();
         for (&a, s) in addresses.iter().zip(&o.slots) {
+            let i = self.slot_index(a);
+            if let Some(mine) = self.slots.get_mut(i as usize) {
+                mine.seen.merge(&s.seen);
+            }
             let used = usize::from(s.used);
-            let ports = s.ports.iter().zip(&s.counts).take(used);
-            for (k, (&port, &count)) in ports.enumerate() {
-                // The times and source once per destination.
-                let seen = s.seen;
-                self.add_v4(a, port, count, |m| {
-                    if k == 0 {
-                        m.merge(&seen)
-                    }
-                });
+            for (&port, &count) in s.ports.iter().zip(&s.counts).take(used) {
+                self.add_to_slot(i, port, count, |_| {});
             }
         }
         for (key, count) in o.more {
             let a = addresses.get((key >> 16) as usize).copied().unwrap_or(0);
-            self.add_v4(a, key as u16, count, |_| {});
+            let i = self.slot_index(a);
+            self.add_to_slot(i, key as u16, count, |_| {});
         }
         for (k, (c, seen, source)) in o.other {
             let (mc, ms, msrc) =
@@ -355,8 +334,8 @@ mod test {
             records.push(record("192.0.2.10", 80, None, 2, 4_000 + i));
         }
         let mut one = Table::default();
-        for r in &records {
-            one.add(r);
+        for batch in records.chunks(32) {
+            one.add_batch(batch);
         }
         let one = one.into_destinations();
         assert_eq!(one.len(), 10);
@@ -375,11 +354,12 @@ mod test {
             for stride in [1, 3] {
                 let (mut a, mut b) = (Table::default(), Table::default());
                 for (i, r) in records.iter().enumerate() {
-                    if i < cut && i % stride == 0 {
-                        a.add(r)
+                    let t = if i < cut && i % stride == 0 {
+                        &mut a
                     } else {
-                        b.add(r)
-                    }
+                        &mut b
+                    };
+                    t.add_batch(std::slice::from_ref(r));
                 }
                 a.merge(b);
                 assert_eq!(a.into_destinations(), one, "cut {cut} stride {stride}");
