@@ -2,14 +2,14 @@
 //! both sides close or neither moves a byte for the idle timeout. One task per
 //! direction, so both cores move bytes. On Linux the bytes go socket → pipe →
 //! socket with splice(2): the kernel hands pages along and nothing is copied
-//! through the proxy's memory. Elsewhere, and for tunnels hyper has wrapped, they
-//! are read into a buffer and written out.
+//! through the proxy's memory. Elsewhere they are read into a buffer and written
+//! out.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 
 /// When either direction last moved a byte, in milliseconds since `epoch`: a
@@ -179,39 +179,4 @@ async fn copy_bytes(from: &TcpStream, to: &TcpStream, activity: &Activity) -> u6
         }
         total += n as u64;
     }
-}
-
-/// Copies both ways between two streams of any kind (a tunnel hyper has wrapped).
-pub async fn copy_streams<A, B>(a: A, b: B, idle: Duration) -> (u64, u64)
-where
-    A: AsyncRead + AsyncWrite + Unpin,
-    B: AsyncRead + AsyncWrite + Unpin,
-{
-    let (mut ar, mut aw) = tokio::io::split(a);
-    let (mut br, mut bw) = tokio::io::split(b);
-    let mut up = 0u64;
-    let mut down = 0u64;
-    let mut abuf = vec![0u8; 64 * 1024];
-    let mut bbuf = vec![0u8; 64 * 1024];
-    let (mut a_open, mut b_open) = (true, true);
-    while a_open || b_open {
-        tokio::select! {
-            r = ar.read(&mut abuf), if a_open => match r {
-                Ok(0) | Err(_) => { a_open = false; let _ = bw.shutdown().await; }
-                Ok(n) => {
-                    if bw.write_all(abuf.get(..n).unwrap_or_default()).await.is_err() { break; }
-                    up += n as u64;
-                }
-            },
-            r = br.read(&mut bbuf), if b_open => match r {
-                Ok(0) | Err(_) => { b_open = false; let _ = aw.shutdown().await; }
-                Ok(n) => {
-                    if aw.write_all(bbuf.get(..n).unwrap_or_default()).await.is_err() { break; }
-                    down += n as u64;
-                }
-            },
-            _ = tokio::time::sleep(idle) => break,
-        }
-    }
-    (up, down)
 }

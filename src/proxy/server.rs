@@ -5,7 +5,7 @@
 use super::decide::{decide_all, Knowledge, Placed, Resolve};
 use super::metrics::Metrics;
 use super::record::{DecisionRecord, Sink};
-use super::relay::{copy_streams, relay};
+use super::relay::relay;
 use super::target::{parse_authority, Target};
 use crate::engine::Verdict;
 use bytes::Bytes;
@@ -479,7 +479,13 @@ async fn handle(req: Request<Incoming>, client: SocketAddr, shared: Arc<Shared>)
                 // The client's socket back from hyper: bytes then move socket to socket.
                 let (up, down) = match upgraded.downcast::<TokioIo<TcpStream>>() {
                     Ok(parts) => relay(parts.io.into_inner(), parts.read_buf, upstream, idle).await,
-                    Err(upgraded) => copy_streams(TokioIo::new(upgraded), upstream, idle).await,
+                    // Connections are served over a plain `TcpStream`, so hyper
+                    // always hands it back; were it not, the tunnel is closed
+                    // unrelayed rather than relayed unmeasured.
+                    Err(_) => {
+                        rec.reason = format!("{}; tunnel not relayed", rec.reason);
+                        (0, 0)
+                    }
                 };
                 rec.bytes_up = up;
                 rec.bytes_down = down;
