@@ -612,52 +612,20 @@ fn csv_and_markdown_reports() {
 
 #[test]
 fn standard_input_is_read_when_the_path_is_a_dash() {
-    use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let db = geodb(dir.path());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_residency"))
-        .args([
-            "flows",
-            "-",
-            "--geodb",
-            db.to_str().unwrap(),
-            "--format",
-            "json",
-            "--as-of",
-            "2026-11-28",
-        ])
-        .env_clear()
-        .env("HOME", dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(vpc(true, false).as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let doc = run_stdin(vpc(true, false).as_bytes(), &db, dir.path(), &[], 1);
     check(&doc, true);
     assert_eq!(doc["inputs"][0]["path"], "-");
 }
 
-/// Runs `flows` on `text` given on standard input.
-fn run_stdin(text: &[u8], db: &Path, home: &Path) -> Value {
+/// Runs `flows` on `text` given on standard input, expecting exit code `code`.
+fn run_stdin(text: &[u8], db: &Path, home: &Path, extra: &[&str], code: i32) -> Value {
     use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_residency"))
         .args(["flows", "-", "--geodb", db.to_str().unwrap()])
-        .args([
-            "--format",
-            "json",
-            "--fail-on",
-            "never",
-            "--as-of",
-            "2026-11-28",
-        ])
+        .args(["--format", "json", "--as-of", "2026-11-28"])
+        .args(extra)
         .env_clear()
         .env("HOME", home)
         .stdin(Stdio::piped())
@@ -669,7 +637,7 @@ fn run_stdin(text: &[u8], db: &Path, home: &Path) -> Value {
     let writer = std::thread::spawn(move || stdin.write_all(&text).unwrap());
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(code));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -735,7 +703,7 @@ fn block_edges(shift: i64) {
     let p = dir.path().join("edges.log");
     std::fs::write(&p, &text).unwrap();
     let from_file = run_with(&p, &db, &[]);
-    let from_stdin = run_stdin(text.as_bytes(), &db, dir.path());
+    let from_stdin = run_stdin(text.as_bytes(), &db, dir.path(), &[], 1);
     let s = &from_file["summary"];
     assert_eq!(s["records"], records + malformed);
     assert_eq!(s["malformed"], malformed);

@@ -345,6 +345,22 @@ mod test {
         }
     }
 
+    /// A record longer than the fast path takes (a long interface id) is parsed by
+    /// the full parser, with the same answer a short one gets.
+    #[test]
+    fn records_longer_than_the_fast_path_parse_in_full() {
+        let long = format!(
+            "2 123456789010 eni-{} 172.31.16.139 3.120.0.1 20641 443 6 20 4249 1418530010 1418530070 ACCEPT OK",
+            "a".repeat(super::super::SPLIT_MAX)
+        );
+        let short = "2 123456789010 eni-a 172.31.16.139 3.120.0.1 20641 443 6 20 4249 1418530010 1418530070 ACCEPT OK";
+        let mut p = VpcParser::default();
+        assert!(p.fast(long.as_bytes()).is_none());
+        let parsed = p.parse_bytes(long.as_bytes());
+        assert!(matches!(parsed, Parsed::Flow(_)), "{parsed:?}");
+        assert_eq!(parsed, p.parse_bytes(short.as_bytes()));
+    }
+
     #[test]
     fn default_and_custom_formats() {
         let mut p = VpcParser::default();
