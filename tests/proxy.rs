@@ -946,6 +946,16 @@ fn bad_proxy_arguments_are_usage_errors() {
             vec!["proxy", "--mode", "permissive"],
             "possible values: enforce, report, open",
         ),
+        (vec!["proxy", "--max-connections", "0"], "0 is not in 1.."),
+        (vec!["proxy", "--idle-timeout", "0"], "0 is not in 1.."),
+        (
+            vec!["proxy", "--max-header-bytes", "1024"],
+            "1024 is not in 8192..",
+        ),
+        (
+            vec!["proxy", "--header-timeout", "x"],
+            "invalid value 'x' for '--header-timeout",
+        ),
         (
             vec![
                 "proxy",

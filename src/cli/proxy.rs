@@ -78,19 +78,24 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "FILE", env = "RESIDENCY_AUDIT_KEY")]
     pub audit_key: Option<PathBuf>,
     /// Open client connections at most (more get 503).
-    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    #[arg(long, default_value_t = 20_000, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_connections: usize,
-    /// Bytes of request line and headers at most (more get 431).
-    #[arg(long, default_value_t = 16 * 1024, value_name = "BYTES")]
+    /// Bytes of request line and headers at most (more get 431); 8192 at least.
+    #[arg(long, default_value_t = 16 * 1024, value_name = "BYTES",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(8192..))]
     pub max_header_bytes: usize,
     /// Seconds to receive a request's headers (slowloris), also between keep-alive requests.
-    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 10, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub header_timeout: u64,
     /// Seconds to connect to a destination.
-    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 10, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout: u64,
     /// Seconds a tunnel may stay silent both ways.
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 300, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub idle_timeout: u64,
     /// Seconds to let open connections finish on SIGTERM.
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
@@ -154,12 +159,12 @@ pub fn run(args: ProxyArgs) -> anyhow::Result<ExitStatus> {
         json_log: args.log == LogFormat::Json,
         store,
         limits: Limits {
-            max_connections: args.max_connections.max(1),
+            max_connections: args.max_connections,
             max_header_bytes: args.max_header_bytes,
-            header_timeout: Duration::from_secs(args.header_timeout.max(1)),
+            header_timeout: Duration::from_secs(args.header_timeout),
             resolve_timeout: Duration::from_secs(5),
-            connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
-            idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+            connect_timeout: Duration::from_secs(args.connect_timeout),
+            idle_timeout: Duration::from_secs(args.idle_timeout),
         },
         drain_timeout: Duration::from_secs(args.drain_timeout),
         watch_interval: (args.watch_interval > 0).then(|| Duration::from_secs(args.watch_interval)),

@@ -48,7 +48,8 @@ impl Mode {
 pub struct Limits {
     /// Open client connections at most; more are answered 503 and closed.
     pub max_connections: usize,
-    /// Bytes of request line and headers at most (431 beyond).
+    /// Bytes of request line and headers at most (431 beyond); below 8192, hyper's
+    /// smallest buffer, 8192 applies (`residency proxy` refuses such values).
     pub max_header_bytes: usize,
     /// Time to receive a request's headers, also between keep-alive requests (slowloris).
     pub header_timeout: Duration,
