@@ -4,6 +4,7 @@
 //! per core; each record is folded into per-destination-address counters, so memory
 //! grows with the number of distinct destinations, not with the file.
 
+pub mod fast;
 pub mod generic;
 mod table;
 mod vpc;
@@ -12,7 +13,7 @@ mod zeek;
 use crate::error::InputError;
 use rustc_hash::FxHashMap;
 use std::io::{BufRead, BufReader, Read};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{mpsc, Mutex};
 
@@ -171,6 +172,16 @@ pub trait LineParser: Send {
             Err(_) => Parsed::Bad("not UTF-8 text".into()),
         }
     }
+    /// Whether [`LineParser::parse_plain`] takes lines: then blocks are scanned
+    /// for lines and fields in one pass.
+    fn takes_plain_lines(&self) -> bool {
+        false
+    }
+    /// Parses a line the block scanner found plain (single spaces between fields,
+    /// nothing but printable ASCII); `None` hands it to [`LineParser::parse_bytes`].
+    fn parse_plain(&mut self, _line: &fast::Line<'_>) -> Option<Parsed> {
+        None
+    }
     /// A copy with the same learnt state, for another worker.
     fn boxed_clone(&self) -> Box<dyn LineParser>;
 }
@@ -179,9 +190,7 @@ pub trait LineParser: Send {
 fn process_line(
     parser: &mut dyn LineParser,
     bytes: &[u8],
-    line_no: u64,
-    strict: bool,
-    file: &str,
+    at: &At<'_>,
     tally: &mut FlowTally,
     batch: &mut Vec<FlowRecord>,
 ) -> Result<(), InputError> {
@@ -191,7 +200,26 @@ fn process_line(
     if blank {
         return Ok(());
     }
-    match parser.parse_bytes(bytes) {
+    let parsed = parser.parse_bytes(bytes);
+    fold(parsed, at, tally, batch)
+}
+
+/// Where a line is, and what to do with a bad one.
+struct At<'a> {
+    file: &'a str,
+    line: u64,
+    strict: bool,
+}
+
+/// Folds one parsed line into `tally` (records through `batch`).
+#[inline]
+fn fold(
+    parsed: Parsed,
+    at: &At<'_>,
+    tally: &mut FlowTally,
+    batch: &mut Vec<FlowRecord>,
+) -> Result<(), InputError> {
+    match parsed {
         Parsed::Header => {}
         Parsed::Flow(r) => {
             tally.records += 1;
@@ -208,17 +236,17 @@ fn process_line(
             }
         }
         Parsed::Bad(reason) => {
-            if strict {
-                return Err(InputError::new(file, reason)
-                    .at(usize::try_from(line_no).ok(), None)
+            if at.strict {
+                return Err(InputError::new(at.file, reason)
+                    .at(usize::try_from(at.line).ok(), None)
                     .hint("without --strict, bad lines are counted and skipped"));
             }
             tally.records += 1;
             tally.malformed += 1;
             if tally.bad_lines.len() < MALFORMED_SAMPLES {
                 tally.bad_lines.push(BadLine {
-                    file: file.to_string(),
-                    line: line_no,
+                    file: at.file.to_string(),
+                    line: at.line,
                     reason,
                 });
             }
@@ -244,20 +272,42 @@ fn process_block(
     tally: &mut FlowTally,
 ) -> Result<u64, InputError> {
     let mut batch = Vec::with_capacity(BATCH);
-    let mut line_no = first_line;
-    let mut start = 0;
-    let ends = memchr::memchr_iter(b'\n', block).chain(
-        // A last line without its newline.
-        (block.last().is_some_and(|b| *b != b'\n')).then_some(block.len()),
-    );
-    for end in ends {
-        let line = block.get(start..end).unwrap_or_default();
-        process_line(parser, line, line_no, strict, file, tally, &mut batch)?;
-        line_no += 1;
-        start = end + 1;
-    }
+    let mut at = At {
+        file,
+        line: first_line,
+        strict,
+    };
+    let lines = if parser.takes_plain_lines() {
+        // One pass finds the lines and their fields; lines the parser's fast path
+        // does not take go to its full parser.
+        fast::lines(block, |line| {
+            let parsed = match line.bounds {
+                Some(_) => parser.parse_plain(&line),
+                None => None,
+            };
+            let done = match parsed {
+                Some(p) => fold(p, &at, tally, &mut batch),
+                None => process_line(parser, line.text(), &at, tally, &mut batch),
+            };
+            at.line += 1;
+            done
+        })?
+    } else {
+        let mut start = 0;
+        let ends = memchr::memchr_iter(b'\n', block).chain(
+            // A last line without its newline.
+            (block.last().is_some_and(|b| *b != b'\n')).then_some(block.len()),
+        );
+        for end in ends {
+            let line = block.get(start..end).unwrap_or_default();
+            process_line(parser, line, &at, tally, &mut batch)?;
+            at.line += 1;
+            start = end + 1;
+        }
+        at.line - first_line
+    };
     flush(tally, &mut batch);
-    Ok(line_no - first_line)
+    Ok(lines)
 }
 
 /// Parses whole lines held in memory, in this thread, into `tally`: the hot path
@@ -394,15 +444,12 @@ pub fn read_log(
     let mut batch = Vec::with_capacity(BATCH);
     for line in &pending {
         line_no += 1;
-        process_line(
-            parser.as_mut(),
-            line.as_bytes(),
-            line_no,
+        let at = At {
+            file: &shown,
+            line: line_no,
             strict,
-            &shown,
-            tally,
-            &mut batch,
-        )?;
+        };
+        process_line(parser.as_mut(), line.as_bytes(), &at, tally, &mut batch)?;
     }
     flush(tally, &mut batch);
     // The rest in blocks of whole lines, one worker per core, each with its own
@@ -633,181 +680,4 @@ pub fn address(field: &str) -> Result<Option<IpAddr>, String> {
         .parse::<IpAddr>()
         .map(Some)
         .map_err(|_| format!("`{field}` is not an IP address"))
-}
-
-/// A plain dotted-quad IPv4 address, or `None` for anything else (IPv6, leading
-/// zeros, stray bytes): such fields go to the full parser, which decides and explains.
-#[inline]
-pub fn fast_ipv4(field: &[u8]) -> Option<Ipv4Addr> {
-    let digit = |c: u8| -> Option<u32> {
-        let d = c.wrapping_sub(b'0');
-        (d < 10).then_some(u32::from(d))
-    };
-    // One octet at the front of `s`: 1-3 digits, no leading zero, at most 255;
-    // returns it with the rest after its terminator (a dot, or the end).
-    let octet = |s: &[u8]| -> Option<(u32, usize)> {
-        match *s {
-            [a, b'.', ..] | [a] => Some((digit(a)?, 1)),
-            [a, b, b'.', ..] | [a, b] if a != b'0' => Some((digit(a)? * 10 + digit(b)?, 2)),
-            [a, b, c, b'.', ..] | [a, b, c] if a != b'0' => {
-                let v = digit(a)? * 100 + digit(b)? * 10 + digit(c)?;
-                (v <= 255).then_some((v, 3))
-            }
-            _ => None,
-        }
-    };
-    let mut acc: u32 = 0;
-    let mut rest = field;
-    for i in 0..4 {
-        let (v, len) = octet(rest)?;
-        acc = acc << 8 | v;
-        rest = match (i, rest.get(len..)) {
-            (3, Some([])) => &[],
-            (0..=2, Some([b'.', tail @ ..])) => tail,
-            _ => return None,
-        };
-    }
-    Some(Ipv4Addr::from(acc))
-}
-
-/// A run of up to 19 ASCII digits as a number, or `None` for anything else (`-`,
-/// signs, decimals, overflow): such fields go to the full parser.
-#[inline]
-pub fn fast_u64(field: &[u8]) -> Option<u64> {
-    if field.is_empty() || field.len() > 19 {
-        return None;
-    }
-    let mut n: u64 = 0;
-    for &c in field {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + u64::from(c - b'0');
-    }
-    Some(n)
-}
-
-/// `field`, a run of up to 16 ASCII digits inside `line`, as a number; `None` for
-/// anything else (`-`, signs, decimals, too long), which goes to the full parser.
-/// Eight digits at a time, without a branch per digit: a word ending at the
-/// field's last byte is loaded from the line, the bytes before the field read as
-/// `0`, checked to be digits, and converted with three multiplications. Fields
-/// too close to the start of the line, or not inside it, take the plain loop.
-#[inline]
-pub fn fast_digits(line: &[u8], field: &[u8]) -> Option<u64> {
-    let offset = (field.as_ptr() as usize).checked_sub(line.as_ptr() as usize);
-    let end = offset.map(|o| o + field.len());
-    let swar = end.and_then(|end| match field.len() {
-        1..=8 => eight_digits(line, end, field.len()),
-        9..=16 => Some(
-            eight_digits(line, end - 8, field.len() - 8)? * 100_000_000
-                + eight_digits(line, end, 8)?,
-        ),
-        _ => None,
-    });
-    swar.or_else(|| fast_u64(field))
-}
-
-/// The `len` (1-8) digits that end at `line[end]`, as a number.
-#[inline]
-fn eight_digits(line: &[u8], end: usize, len: usize) -> Option<u64> {
-    const ZEROS: u64 = 0x3030_3030_3030_3030;
-    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-    let word: [u8; 8] = line.get(end.checked_sub(8)?..end)?.try_into().ok()?;
-    let x = u64::from_le_bytes(word);
-    // The low bytes come before the digits: they read as '0'.
-    let pad = if len >= 8 { 0 } else { u64::MAX >> (8 * len) };
-    let x = (x & !pad) | (ZEROS & pad);
-    // Every byte is 0x30..=0x39: its high nibble is 3, and still 3 after adding 6.
-    if (x & HIGH_NIBBLES) | ((x.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES) >> 4)
-        != 0x3333_3333_3333_3333
-    {
-        return None;
-    }
-    // Pairs, then fours, then eight: each step is one multiplication.
-    let x = (x & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(10 << 8 | 1) >> 8;
-    let x = (x & 0x00FF_00FF_00FF_00FF).wrapping_mul(100 << 16 | 1) >> 16;
-    Some((x & 0x0000_FFFF_0000_FFFF).wrapping_mul(10_000 << 32 | 1) >> 32)
-}
-
-/// The longest line [`split_spaces`] takes: longer ones go to the full parsers.
-pub const SPLIT_MAX: usize = 256;
-
-/// Splits `line` at single spaces and calls `f` with each field and its index;
-/// returns the number of fields. `None` (after calling `f` for some fields, or
-/// none) when a field is empty, the line holds a tab or another control byte, or
-/// it is longer than [`SPLIT_MAX`]: such lines go to the full parsers.
-///
-/// The separators are found eight bytes at a time with exact zero-byte tests and
-/// gathered into one bit per byte, so walking the fields is a loop over set bits:
-/// no branch per byte for the processor to mispredict at every field end.
-#[inline]
-pub fn split_spaces<'a>(line: &'a [u8], mut f: impl FnMut(usize, &'a [u8])) -> Option<usize> {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const SPACES: u64 = 0x2020_2020_2020_2020;
-    // Adds to each byte's low seven bits so that exactly the bytes below 0x20 stay
-    // below 0x80.
-    const BELOW_SPACE: u64 = 0x6060_6060_6060_6060;
-    // Gathers the high bit of each byte into the top byte.
-    const GATHER: u64 = 0x0002_0408_1020_4081;
-    if line.len() > SPLIT_MAX {
-        return None;
-    }
-    // One word's spaces as eight bits, and whether it holds a control byte.
-    let scan = |x: u64| -> (u64, u64) {
-        // High bit set exactly in the bytes that are spaces / below a space.
-        let y = x ^ SPACES;
-        let spaces = !(((y & LOW7) + LOW7) | y | LOW7);
-        let control = !(((x & LOW7) + BELOW_SPACE) | x) & HIGH;
-        (spaces.wrapping_mul(GATHER) >> 56, control)
-    };
-    // A mask per 64 bytes, built in a register.
-    let mut masks = [0u64; SPLIT_MAX / 64];
-    let mut control = 0u64;
-    let mut rest = line;
-    for mask in &mut masks {
-        let mut m = 0u64;
-        let take = rest.len().min(64);
-        let (block, after) = rest.split_at_checked(take)?;
-        let words = block.chunks_exact(8);
-        let tail = words.remainder();
-        let full = words.len();
-        for (j, word) in words.enumerate() {
-            let (bits, c) = scan(u64::from_le_bytes(word.try_into().ok()?));
-            m |= bits << (8 * j);
-            control |= c;
-        }
-        if !tail.is_empty() {
-            // The last bytes, padded with a byte that is neither a space nor control.
-            let mut word = [b'!'; 8];
-            word.get_mut(..tail.len())?.copy_from_slice(tail);
-            let (bits, c) = scan(u64::from_le_bytes(word));
-            m |= bits << (8 * full);
-            control |= c;
-        }
-        *mask = m;
-        rest = after;
-        if rest.is_empty() {
-            break;
-        }
-    }
-    if control != 0 {
-        return None;
-    }
-    let mut n = 0;
-    let mut start = 0;
-    for (m, mut mask) in masks.into_iter().enumerate() {
-        while mask != 0 {
-            let end = m * 64 + mask.trailing_zeros() as usize;
-            mask &= mask - 1;
-            let field = line.get(start..end).filter(|f| !f.is_empty())?;
-            f(n, field);
-            n += 1;
-            start = end + 1;
-        }
-    }
-    let field = line.get(start..).filter(|f| !f.is_empty())?;
-    f(n, field);
-    Some(n + 1)
 }

@@ -1,0 +1,414 @@
+//! The byte-level fast path of the flow-log readers: a block is classified 64 bytes
+//! at a time (16-byte vector compares, through `wide`, on SSE2 or NEON), which finds
+//! its lines and their single-space-separated fields in one pass, and the common
+//! fields (dotted-quad IPv4 addresses, plain numbers) are read without a branch per
+//! byte. Anything these functions do not take (`None`) goes to the full parsers,
+//! which decide and explain, so both paths give the same answer.
+
+use std::net::Ipv4Addr;
+use wide::u8x16;
+
+/// The most fields the scanner records for one line; a line with more goes to the
+/// full parser.
+pub const MAX_FIELDS: usize = 32;
+
+/// One line of a block, as found by [`lines`].
+#[derive(Debug, Clone, Copy)]
+pub struct Line<'a> {
+    /// The block from the line's first byte to the block's end: fixed-width reads
+    /// may run past the line without a copy.
+    pub room: &'a [u8],
+    /// The line's length (without its newline).
+    pub len: usize,
+    /// The bounds of the fields, when the line is plain: no empty field (so no
+    /// leading, trailing or double space, and not blank), no control byte other than
+    /// its newline, no byte outside ASCII, and at most [`MAX_FIELDS`] fields. Field
+    /// `i` is `bounds[i] + 1 .. bounds[i + 1]` (offsets in the line): the first
+    /// bound is `u32::MAX` (so `+ 1` wraps to 0), then each space, then the length.
+    /// `None` otherwise.
+    pub bounds: Option<&'a [u32]>,
+}
+
+impl<'a> Line<'a> {
+    /// The line's bytes.
+    #[inline]
+    pub fn text(&self) -> &'a [u8] {
+        self.room.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// Three masks for 64 bytes, one bit per byte: spaces, newlines, and the bytes the
+/// fast path does not take (control bytes other than newline, and non-ASCII).
+#[inline]
+fn classify(chunk: &[u8; 64]) -> (u64, u64, u64) {
+    let (mut spaces, mut newlines, mut special) = (0u64, 0u64, 0u64);
+    for (k, part) in chunk.chunks_exact(16).enumerate() {
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(part);
+        let x = u8x16::new(bytes);
+        let sp = u64::from(x.simd_eq(u8x16::splat(b' ')).to_bitmask());
+        let nl = u64::from(x.simd_eq(u8x16::splat(b'\n')).to_bitmask());
+        // Below 0x20: the minimum with 0x1F is the byte itself. At or above 0x80:
+        // the high bit, which is what the bit mask gathers.
+        let control = u64::from(x.min(u8x16::splat(0x1F)).simd_eq(x).to_bitmask());
+        let high = u64::from(x.to_bitmask());
+        spaces |= sp << (16 * k);
+        newlines |= nl << (16 * k);
+        special |= ((control & !nl) | high) << (16 * k);
+    }
+    (spaces, newlines, special)
+}
+
+/// Calls `f` with each line of `block` in order (a last line without its newline
+/// included) and returns how many there were; stops at the first error `f` returns.
+pub fn lines<E>(block: &[u8], mut f: impl FnMut(Line<'_>) -> Result<(), E>) -> Result<u64, E> {
+    // The bounds of the current line's fields so far (see [`Line::bounds`]).
+    let mut bounds = [u32::MAX; MAX_FIELDS + 1];
+    let mut n = 0usize;
+    let mut start = 0usize;
+    // No special byte in the current line so far.
+    let mut plain = true;
+    // Where the current field starts, and whether an earlier one was empty.
+    let mut field_start = 0usize;
+    let mut empty = false;
+    let mut count = 0u64;
+    let mut base = 0usize;
+    let mut padded = [b'A'; 64];
+    while base < block.len() {
+        let chunk: &[u8; 64] = match block.get(base..base + 64) {
+            Some(c) => c.try_into().unwrap_or(&padded),
+            None => {
+                // The tail, padded with a byte that is no separator and not special.
+                let tail = block.get(base..).unwrap_or_default();
+                padded = [b'A'; 64];
+                if let Some(p) = padded.get_mut(..tail.len()) {
+                    p.copy_from_slice(tail);
+                }
+                &padded
+            }
+        };
+        let (sp, nl, mut special) = classify(chunk);
+        let mut events = sp | nl;
+        while events != 0 {
+            let bit = events.trailing_zeros();
+            events &= events - 1;
+            let pos = base + bit as usize;
+            if nl >> bit & 1 == 1 {
+                let below = (1u64 << bit) - 1;
+                empty |= pos == field_start;
+                let clean = plain && !empty && special & below == 0 && n < MAX_FIELDS;
+                special &= !below;
+                let len = pos - start;
+                if let Some(b) = bounds.get_mut(n + 1) {
+                    *b = u32::try_from(len).unwrap_or(u32::MAX);
+                }
+                let line = Line {
+                    room: block.get(start..).unwrap_or_default(),
+                    len,
+                    bounds: clean.then_some(bounds.get(..n + 2).unwrap_or_default()),
+                };
+                f(line)?;
+                count += 1;
+                plain = true;
+                empty = false;
+                n = 0;
+                start = pos + 1;
+                field_start = start;
+            } else {
+                empty |= pos == field_start;
+                field_start = pos + 1;
+                // Past the limit the line is no longer plain; the offset is dropped.
+                if let Some(b) = bounds.get_mut(n + 1) {
+                    *b = u32::try_from(pos - start).unwrap_or(u32::MAX);
+                }
+                n += 1;
+            }
+        }
+        plain &= special == 0;
+        base += 64;
+    }
+    if start < block.len() {
+        let clean = plain && field_start < block.len() && !empty && n < MAX_FIELDS;
+        let len = block.len() - start;
+        if let Some(b) = bounds.get_mut(n + 1) {
+            *b = u32::try_from(len).unwrap_or(u32::MAX);
+        }
+        f(Line {
+            room: block.get(start..).unwrap_or_default(),
+            len,
+            bounds: clean.then_some(bounds.get(..n + 2).unwrap_or_default()),
+        })?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Field `i` of a plain line (from [`Line::bounds`]): its offset in the line and
+/// its length. `None` when the line has fewer fields.
+#[inline(always)]
+pub fn span(bounds: &[u32], i: usize) -> Option<(usize, usize)> {
+    let start = bounds.get(i)?.wrapping_add(1) as usize;
+    let end = *bounds.get(i + 1)? as usize;
+    Some((start, end.wrapping_sub(start)))
+}
+
+/// A plain dotted-quad IPv4 address at the start of `room`, `len` bytes long, or
+/// `None` for anything else (IPv6, leading zeros, stray bytes): such fields go to
+/// the full parser. Sixteen bytes are read at once when `room` has them; the dots
+/// and digits are found with vector compares, and the octets are read from the
+/// dots' positions, with no branch per byte.
+#[inline]
+pub fn fast_ipv4(room: &[u8], len: usize) -> Option<Ipv4Addr> {
+    if !(7..=15).contains(&len) {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    match room.get(..16) {
+        Some(window) => bytes.copy_from_slice(window),
+        None => bytes.get_mut(..len)?.copy_from_slice(room.get(..len)?),
+    }
+    let x = u8x16::new(bytes);
+    let live = (1u32 << len) - 1;
+    let dots = x.simd_eq(u8x16::splat(b'.')).to_bitmask() & live;
+    let d = x - u8x16::splat(b'0');
+    let digits = d.min(u8x16::splat(9)).simd_eq(d).to_bitmask() & live;
+    // Every byte is a digit or one of exactly three dots.
+    let d1 = dots.trailing_zeros();
+    let rest = dots & dots.wrapping_sub(1);
+    let d2 = rest.trailing_zeros();
+    let rest = rest & rest.wrapping_sub(1);
+    let d3 = rest.trailing_zeros();
+    let rest = rest & rest.wrapping_sub(1);
+    if digits | dots != live || rest != 0 || d3 >= 16 {
+        return None;
+    }
+    let len = len as u32;
+    // Octet lengths, each 1 to 3.
+    let lens = [d1, d2 - d1 - 1, d3 - d2 - 1, len - d3 - 1];
+    // The digits, after four zeros, so that the three bytes before any octet's end exist.
+    let mut padded = [0u8; 20];
+    padded
+        .get_mut(4..)
+        .unwrap_or_default()
+        .copy_from_slice(&d.to_array());
+    let ends = [d1, d2, d3, len];
+    let mut acc = 0u32;
+    let mut bad = false;
+    for (&end, &l) in ends.iter().zip(&lens) {
+        let at = |back: u32| -> u32 {
+            u32::from(
+                padded
+                    .get(((end + 4 - back) & 31) as usize)
+                    .copied()
+                    .unwrap_or(0),
+            )
+        };
+        let (one, ten, hundred) = (at(1), at(2), at(3));
+        let v = one + u32::from(l >= 2) * 10 * ten + u32::from(l >= 3) * 100 * hundred;
+        let lead = match l {
+            2 => ten,
+            _ => hundred,
+        };
+        bad |= !(1..=3).contains(&l) || v > 255 || (l >= 2 && lead == 0);
+        acc = acc << 8 | v;
+    }
+    (!bad).then(|| Ipv4Addr::from(acc))
+}
+
+/// A run of up to 19 ASCII digits as a number, or `None` for anything else (`-`,
+/// signs, decimals, overflow): such fields go to the full parser.
+#[inline]
+pub fn fast_u64(field: &[u8]) -> Option<u64> {
+    if field.is_empty() || field.len() > 19 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in field {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u64::from(c - b'0');
+    }
+    Some(n)
+}
+
+/// The field `line[offset..offset + len]`, a run of up to 16 ASCII digits, as a
+/// number; `None` for anything else (`-`, signs, decimals, too long), which goes to
+/// the full parser. Eight digits at a time, without a branch per digit: a word
+/// ending at the field's last byte is loaded from the line, the bytes before the
+/// field read as `0`, checked to be digits, and converted with three
+/// multiplications. Fields too close to the start of the line take the plain loop.
+#[inline]
+pub fn fast_digits(line: &[u8], offset: usize, len: usize) -> Option<u64> {
+    let end = offset + len;
+    let swar = || match len {
+        1..=8 => eight_digits(line, end, len),
+        9..=16 => {
+            Some(eight_digits(line, end - 8, len - 8)? * 100_000_000 + eight_digits(line, end, 8)?)
+        }
+        _ => None,
+    };
+    swar().or_else(|| fast_u64(line.get(offset..end)?))
+}
+
+/// The `len` (1-8) digits that end at `line[end]`, as a number.
+#[inline]
+fn eight_digits(line: &[u8], end: usize, len: usize) -> Option<u64> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    let word: [u8; 8] = line.get(end.checked_sub(8)?..end)?.try_into().ok()?;
+    let x = u64::from_le_bytes(word);
+    // The low bytes come before the digits: they read as '0'.
+    let pad = if len >= 8 { 0 } else { u64::MAX >> (8 * len) };
+    let x = (x & !pad) | (ZEROS & pad);
+    // Every byte is 0x30..=0x39: its high nibble is 3, and still 3 after adding 6.
+    if (x & HIGH_NIBBLES) | ((x.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES) >> 4)
+        != 0x3333_3333_3333_3333
+    {
+        return None;
+    }
+    // Pairs, then fours, then eight: each step is one multiplication.
+    let x = (x & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(10 << 8 | 1) >> 8;
+    let x = (x & 0x00FF_00FF_00FF_00FF).wrapping_mul(100 << 16 | 1) >> 16;
+    Some((x & 0x0000_FFFF_0000_FFFF).wrapping_mul(10_000 << 32 | 1) >> 32)
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A line and, when plain, its fields.
+    type Scanned = (Vec<u8>, Option<Vec<Vec<u8>>>);
+
+    /// Each line and its fields, as the scanner reports them.
+    fn scanned(block: &[u8]) -> Vec<Scanned> {
+        let mut out = Vec::new();
+        let n = lines(block, |line| -> Result<(), ()> {
+            let fields = line.bounds.map(|b| {
+                (0..b.len() - 1)
+                    .map(|i| {
+                        let (at, len) = span(b, i).unwrap_or_default();
+                        line.text()[at..at + len].to_vec()
+                    })
+                    .collect()
+            });
+            out.push((line.text().to_vec(), fields));
+            Ok(())
+        })
+        .unwrap_or_default();
+        assert_eq!(n as usize, out.len());
+        out
+    }
+
+    proptest! {
+        /// Lines are what `split('\n')` gives (less an empty last one), and a plain
+        /// line's fields are what `split(' ')` gives; a line is plain exactly when it
+        /// holds no control byte, nothing outside ASCII and at most 32 fields.
+        #[test]
+        fn lines_and_fields_agree_with_split(text in "([ a-z0-9.\n]|\t|\r|\u{1}|é){0,400}") {
+            let got = scanned(text.as_bytes());
+            let mut expected: Vec<&str> = text.split('\n').collect();
+            if expected.last() == Some(&"") {
+                expected.pop();
+            }
+            prop_assert_eq!(got.len(), expected.len());
+            for ((line, fields), want) in got.iter().zip(&expected) {
+                prop_assert_eq!(line.as_slice(), want.as_bytes());
+                let parts: Vec<&str> = want.split(' ').collect();
+                let plain = want.bytes().all(|b| (0x20..0x80).contains(&b))
+                    && parts.len() <= MAX_FIELDS
+                    && parts.iter().all(|p| !p.is_empty());
+                prop_assert_eq!(fields.is_some(), plain, "{:?}", want);
+                if let Some(fields) = fields {
+                    let want: Vec<Vec<u8>> = parts.iter().map(|p| p.as_bytes().to_vec()).collect();
+                    prop_assert_eq!(fields, &want);
+                }
+            }
+        }
+
+        #[test]
+        fn addresses_agree_with_std(text in "[0-9.+-]{0,17}", after in "[0-9. ]{0,16}") {
+            let std_ip = text.parse::<Ipv4Addr>().ok();
+            let room = format!("{text}{after}");
+            let fast = fast_ipv4(room.as_bytes(), text.len());
+            if let Some(fast) = fast {
+                prop_assert_eq!(Some(fast), std_ip);
+            }
+            // Everything std takes is taken (std takes no leading zeros either).
+            prop_assert_eq!(fast, std_ip);
+        }
+
+        #[test]
+        fn numbers_agree_with_std(text in "[0-9.+-]{0,22}") {
+            if let Some(fast) = fast_u64(text.as_bytes()) {
+                prop_assert_eq!(Some(fast), text.parse::<u64>().ok());
+            }
+            prop_assert_eq!(fast_digits(text.as_bytes(), 0, text.len()), fast_u64(text.as_bytes()));
+        }
+
+        /// Digits read a word at a time, wherever they sit in a line, agree with std.
+        #[test]
+        fn digits_inside_a_line_agree_with_std(
+            before in "[0-9 a-z]{0,12}",
+            field in prop_oneof!["[0-9]{1,19}", "[0-9/:;x+-]{1,10}"],
+            after in "[0-9 ]{0,3}",
+        ) {
+            let line = format!("{before}{field}{after}");
+            prop_assert_eq!(
+                fast_digits(line.as_bytes(), before.len(), field.len()),
+                field.parse::<u64>().ok().filter(|_| field.bytes().all(|b| b.is_ascii_digit()))
+            );
+        }
+    }
+
+    #[test]
+    fn every_address_shape_reads_as_std_does() {
+        for text in [
+            "1.2.3.4",
+            "255.255.255.255",
+            "0.0.0.0",
+            "10.0.0.1",
+            "192.168.100.200",
+            "1.22.3.44",
+        ] {
+            assert_eq!(
+                fast_ipv4(text.as_bytes(), text.len()),
+                text.parse().ok(),
+                "{text}"
+            );
+        }
+        for text in [
+            "01.2.3.4",
+            "1.2.3.256",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..3.4",
+            "1.2.3.",
+            ".1.2.3",
+            "1.2.3.4444",
+            "300.1.1.1",
+        ] {
+            assert_eq!(fast_ipv4(text.as_bytes(), text.len()), None, "{text}");
+        }
+        // A field at the very end of a block (no sixteen bytes to read) reads the same.
+        let room = b"8.8.4.4";
+        assert_eq!(fast_ipv4(room, 7), Some(Ipv4Addr::new(8, 8, 4, 4)));
+    }
+
+    #[test]
+    fn a_line_across_chunks_and_a_last_line_without_newline() {
+        let long = format!("{} b\nc d", "a".repeat(100));
+        let got = scanned(long.as_bytes());
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].1.as_ref().map(Vec::len), Some(2));
+        assert_eq!(
+            got[1],
+            (b"c d".to_vec(), Some(vec![b"c".to_vec(), b"d".to_vec()]))
+        );
+        // A control byte in one line leaves the next line plain.
+        let got = scanned(b"a\tb\nc d\n");
+        assert_eq!(got[0].1, None);
+        assert!(got[1].1.is_some());
+    }
+}
