@@ -192,22 +192,22 @@ struct Report<'a> {
     malformed_lines: &'a [BadLine],
 }
 
-/// Accepted traffic per destination address.
-type Destinations = rustc_hash::FxHashMap<IpAddr, Destination>;
+/// Accepted traffic per destination address, in address order.
+type Destinations = [(IpAddr, Destination)];
 
-/// The per-address view the engine judges. Addresses are placed on every core:
-/// a month of flow logs reaches tens of thousands of them.
+/// The per-address view the engine judges, in the destinations' (address) order.
+/// Addresses are placed on every core: a month of flow logs reaches tens of
+/// thousands of them.
 pub fn egress_addresses(
     destinations: &Destinations,
     geo: &(dyn crate::geo::GeoLookup + Sync),
     geo_label: &str,
 ) -> anyhow::Result<Vec<EgressAddress>> {
-    let all: Vec<(&IpAddr, &Destination)> = destinations.iter().collect();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = all.len().div_ceil(cores).max(1024);
+    let chunk = destinations.len().div_ceil(cores).max(1024);
     let source = format!("geodb {geo_label}");
     let parts: Vec<anyhow::Result<Vec<EgressAddress>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = all
+        let handles: Vec<_> = destinations
             .chunks(chunk)
             .map(|part| scope.spawn(|| place(part, geo, &source)))
             .collect();
@@ -219,22 +219,21 @@ pub fn egress_addresses(
             })
             .collect()
     });
-    let mut out = Vec::with_capacity(all.len());
+    let mut out = Vec::with_capacity(destinations.len());
     for part in parts {
         out.extend(part?);
     }
-    out.sort_by_key(|a| a.ip);
     Ok(out)
 }
 
 /// Places some destination addresses.
 fn place(
-    part: &[(&IpAddr, &Destination)],
+    part: &Destinations,
     geo: &dyn crate::geo::GeoLookup,
     source: &str,
 ) -> anyhow::Result<Vec<EgressAddress>> {
     let mut out = Vec::with_capacity(part.len());
-    for &(ip, d) in part {
+    for (ip, d) in part {
         let (country, internal) = match classify(geo, *ip)? {
             GeoAnswer::Internal(_) => (None, true),
             GeoAnswer::Country(c) => (Some(c), false),
@@ -261,8 +260,63 @@ fn place(
     Ok(out)
 }
 
-/// (network, port) -> (flows, bytes).
-type PortTable = rustc_hash::FxHashMap<(IpAddr, u16), (u64, u64)>;
+/// A country's traffic per network and port: built from destinations in address
+/// order, so each network's rows are the last ones (from `open`) while it is seen.
+#[derive(Default)]
+struct NetworkRows {
+    /// (network, port, flows, bytes).
+    rows: Vec<(IpAddr, u16, u64, u64)>,
+    /// The network being added to, and where its rows start.
+    open: Option<(IpAddr, usize)>,
+}
+
+impl NetworkRows {
+    fn add(&mut self, net: IpAddr, ports: &[(u16, crate::inputs::flow_log::PortCount)]) {
+        let start = match self.open {
+            Some((open, start)) if open == net => start,
+            _ => {
+                self.open = Some((net, self.rows.len()));
+                self.rows.len()
+            }
+        };
+        for (port, pc) in ports {
+            let open = self.rows.get_mut(start..).unwrap_or_default();
+            match open.iter_mut().find(|r| r.1 == *port) {
+                Some(r) => {
+                    r.2 += pc.flows;
+                    r.3 += pc.bytes;
+                }
+                None => self.rows.push((net, *port, pc.flows, pc.bytes)),
+            }
+        }
+    }
+
+    /// The `n` rows with the most bytes (ties by network and port), and how many
+    /// rows there are in all.
+    fn top(mut self, n: usize) -> (Vec<NetworkPort>, usize) {
+        let order = |a: &(IpAddr, u16, u64, u64), b: &(IpAddr, u16, u64, u64)| {
+            b.3.cmp(&a.3).then((a.0, a.1).cmp(&(b.0, b.1)))
+        };
+        let total = self.rows.len();
+        if total > n && n > 0 {
+            self.rows.select_nth_unstable_by(n - 1, order);
+            self.rows.truncate(n);
+        }
+        self.rows.sort_unstable_by(order);
+        let top = self
+            .rows
+            .into_iter()
+            .take(n)
+            .map(|(net, port, flows, bytes)| NetworkPort {
+                network: network_of(net),
+                port,
+                flows,
+                bytes,
+            })
+            .collect();
+        (top, total)
+    }
+}
 
 /// Networks kept per country in reports (by bytes); the rest are counted.
 pub const TOP_NETWORKS: usize = 100;
@@ -312,9 +366,6 @@ pub fn summarise(
     knowledge: &Knowledge,
     as_of: Date,
 ) -> anyhow::Result<(FlowSummary, Vec<CountryTraffic>)> {
-    // Each address was classed once, in `egress_addresses`.
-    let placed: rustc_hash::FxHashMap<IpAddr, &EgressAddress> =
-        addresses.iter().map(|a| (a.ip, a)).collect();
     let mut s = FlowSummary {
         records: tally.records,
         rejected: tally.rejected,
@@ -329,11 +380,18 @@ pub fn summarise(
         Unknown,
         Country(crate::engine::Country),
     }
-    let mut by_key: rustc_hash::FxHashMap<Key, (CountryTraffic, PortTable)> =
+    let mut by_key: rustc_hash::FxHashMap<Key, (CountryTraffic, NetworkRows)> =
         rustc_hash::FxHashMap::default();
-    for (ip, d) in destinations {
-        let a = placed.get(ip);
-        let key = match (a.is_some_and(|a| a.internal), a.and_then(|a| a.country)) {
+    // Each address was classed once, in `egress_addresses`, in the same order.
+    if addresses.len() != destinations.len() {
+        anyhow::bail!(
+            "internal: {} destinations but {} addresses",
+            destinations.len(),
+            addresses.len()
+        );
+    }
+    for (a, (ip, d)) in addresses.iter().zip(destinations) {
+        let key = match (a.internal, a.country) {
             (true, _) => {
                 if *ip == IpAddr::V4(METADATA_ADDRESS) {
                     s.metadata_flows += d.flows;
@@ -366,7 +424,7 @@ pub fn summarise(
                 networks: Vec::new(),
                 networks_total: 0,
             };
-            (traffic, PortTable::default())
+            (traffic, NetworkRows::default())
         });
         let slot = match e.class {
             Class::Internal => &mut s.classes.internal,
@@ -391,12 +449,7 @@ pub fn summarise(
         if e.sample_source.is_none() || d.sample_source.is_some_and(|s| Some(s) < e.sample_source) {
             e.sample_source = d.sample_source.or(e.sample_source);
         }
-        let net = network_key(*ip);
-        for (port, pc) in &d.ports {
-            let slot = n.entry((net, *port)).or_default();
-            slot.0 += pc.flows;
-            slot.1 += pc.bytes;
-        }
+        n.add(network_key(*ip), &d.ports);
     }
     let mut out = Vec::with_capacity(by_key.len());
     for (mut c, n) in by_key.into_values() {
@@ -404,19 +457,7 @@ pub fn summarise(
             s.flows_by_country.insert(c.country.clone(), c.flows);
             s.bytes_by_country.insert(c.country.clone(), c.bytes);
         }
-        let mut rows: Vec<((IpAddr, u16), (u64, u64))> = n.into_iter().collect();
-        rows.sort_unstable_by(|a, b| b.1 .1.cmp(&a.1 .1).then(a.0.cmp(&b.0)));
-        c.networks_total = rows.len();
-        c.networks = rows
-            .into_iter()
-            .take(TOP_NETWORKS)
-            .map(|((net, port), (flows, bytes))| NetworkPort {
-                network: network_of(net),
-                port,
-                flows,
-                bytes,
-            })
-            .collect();
+        (c.networks, c.networks_total) = n.top(TOP_NETWORKS);
         out.push(c);
     }
     out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.country.cmp(&b.country)));
@@ -673,4 +714,53 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::inputs::flow_log::PortCount;
+
+    /// Destinations added in address order, several per network and port, give
+    /// the rows a plain map gives; the top rows are the ones with the most bytes,
+    /// ties broken by network and port, and the total counts every row.
+    #[test]
+    fn network_rows_agree_with_a_map() {
+        let mut rows = NetworkRows::default();
+        let mut map: BTreeMap<(IpAddr, u16), (u64, u64)> = BTreeMap::new();
+        for i in 0..3_000u32 {
+            // 300 networks of ten addresses each, in address order.
+            let ip = IpAddr::V4(std::net::Ipv4Addr::from(
+                0x0A00_0000 + (i / 10) * 256 + i % 10,
+            ));
+            let ports: Vec<(u16, PortCount)> = [443u16, 80, 53]
+                .iter()
+                .take(1 + (i % 3) as usize)
+                .map(|&p| {
+                    let c = PortCount {
+                        flows: 1,
+                        bytes: u64::from(i % 7) * 100,
+                    };
+                    (p, c)
+                })
+                .collect();
+            rows.add(network_key(ip), &ports);
+            for (p, c) in &ports {
+                let e = map.entry((network_key(ip), *p)).or_default();
+                e.0 += c.flows;
+                e.1 += c.bytes;
+            }
+        }
+        let mut want: Vec<_> = map.into_iter().collect();
+        want.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then(a.0.cmp(&b.0)));
+        let (top, total) = rows.top(100);
+        assert_eq!(total, want.len());
+        assert_eq!(top.len(), 100);
+        for (got, ((net, port), (flows, bytes))) in top.iter().zip(&want) {
+            assert_eq!(
+                (got.network.as_str(), got.port, got.flows, got.bytes),
+                (network_of(*net).as_str(), *port, *flows, *bytes)
+            );
+        }
+    }
 }

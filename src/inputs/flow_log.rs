@@ -11,7 +11,6 @@ mod vpc;
 mod zeek;
 
 use crate::error::InputError;
-use rustc_hash::FxHashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::net::IpAddr;
 use std::path::Path;
@@ -140,9 +139,9 @@ pub struct FlowTally {
 const BATCH: usize = 32;
 
 impl FlowTally {
-    /// Accepted traffic per destination address, moved out of the tally (which
-    /// keeps its counts and bad lines): the per-worker tables are freed as it goes.
-    pub fn take_destinations(&mut self) -> FxHashMap<IpAddr, Destination> {
+    /// Accepted traffic per destination address, in address order, moved out of
+    /// the tally (which keeps its counts and bad lines).
+    pub fn take_destinations(&mut self) -> Vec<(IpAddr, Destination)> {
         std::mem::take(&mut self.table).into_destinations()
     }
 

@@ -262,31 +262,58 @@ impl Table {
         }
     }
 
-    /// The destinations, each with its ports in order.
-    pub(super) fn into_destinations(self) -> FxHashMap<IpAddr, Destination> {
-        let addresses = self.addresses();
-        let mut out: FxHashMap<IpAddr, Destination> = FxHashMap::default();
-        out.reserve(self.slots.len());
-        for (&a, s) in addresses.iter().zip(&self.slots) {
-            let d = out.entry(IpAddr::V4(Ipv4Addr::from(a))).or_default();
-            s.seen.fold_into(d, s.seen.source());
+    /// The destinations in address order, each with its ports in order.
+    pub(super) fn into_destinations(self) -> Vec<(IpAddr, Destination)> {
+        // IPv4 slots in address order, and where each slot went.
+        let mut order: Vec<(u32, u32)> = self.index.iter().map(|(&a, &i)| (a, i)).collect();
+        order.sort_unstable();
+        let mut position = vec![0u32; self.slots.len()];
+        let mut out: Vec<(IpAddr, Destination)> =
+            Vec::with_capacity(order.len() + self.other.len());
+        for (n, &(a, i)) in order.iter().enumerate() {
+            let Some(s) = self.slots.get(i as usize) else {
+                continue;
+            };
+            if let Some(p) = position.get_mut(i as usize) {
+                *p = u32::try_from(n).unwrap_or(u32::MAX);
+            }
+            let mut d = Destination::default();
+            s.seen.fold_into(&mut d, s.seen.source());
             let used = usize::from(s.used);
             for (&port, &count) in s.ports.iter().zip(&s.counts).take(used) {
                 d.add_port(port, count);
             }
+            out.push((IpAddr::V4(Ipv4Addr::from(a)), d));
         }
         for (key, count) in self.more {
-            let a = addresses.get((key >> 16) as usize).copied().unwrap_or(0);
-            out.entry(IpAddr::V4(Ipv4Addr::from(a)))
-                .or_default()
-                .add_port(key as u16, count);
+            let at = position
+                .get((key >> 16) as usize)
+                .copied()
+                .unwrap_or(u32::MAX);
+            if let Some((_, d)) = out.get_mut(at as usize) {
+                d.add_port(key as u16, count);
+            }
         }
+        // IPv6 destinations, and IPv4 ones reached from an IPv6 source.
+        let mut rest: FxHashMap<IpAddr, Destination> = FxHashMap::default();
         for ((ip, port), (count, seen, source)) in self.other {
-            let d = out.entry(ip).or_default();
+            let slot = match ip {
+                IpAddr::V4(a) => self.index.get(&u32::from(a)).copied(),
+                IpAddr::V6(_) => None,
+            };
+            let at = slot.and_then(|i| position.get(i as usize).copied());
+            let d = match at.and_then(|at| out.get_mut(at as usize)) {
+                Some((_, d)) => d,
+                None => rest.entry(ip).or_default(),
+            };
             seen.fold_into(d, source);
             d.add_port(port, count);
         }
-        for d in out.values_mut() {
+        if !rest.is_empty() {
+            out.extend(rest);
+            out.sort_unstable_by_key(|(ip, _)| *ip);
+        }
+        for (_, d) in &mut out {
             d.ports.sort_unstable_by_key(|(p, _)| *p);
         }
         out
@@ -339,15 +366,17 @@ mod test {
         }
         let one = one.into_destinations();
         assert_eq!(one.len(), 10);
-        let d = &one[&"198.51.100.3".parse::<IpAddr>().unwrap()];
+        assert!(one.windows(2).all(|w| w[0].0 < w[1].0), "in address order");
+        let get = |ip: &str| {
+            let ip: IpAddr = ip.parse().unwrap();
+            &one.iter().find(|(a, _)| *a == ip).unwrap().1
+        };
+        let d = get("198.51.100.3");
         assert_eq!(d.ports.len(), 9, "{:?}", d.ports);
         assert_eq!(d.flows, d.ports.iter().map(|(_, c)| c.flows).sum::<u64>());
+        assert_eq!(get("192.0.2.10").sample_source, None);
         assert_eq!(
-            one[&"192.0.2.10".parse::<IpAddr>().unwrap()].sample_source,
-            None
-        );
-        assert_eq!(
-            one[&"192.0.2.9".parse::<IpAddr>().unwrap()].sample_source,
+            get("192.0.2.9").sample_source,
             Some("2001:db8::7".parse().unwrap())
         );
         for cut in [0, 1, 17, 800, records.len()] {
