@@ -644,6 +644,8 @@ fn run_stdin(text: &[u8], db: &Path, home: &Path, extra: &[&str], code: i32) -> 
 /// A file and the same bytes on standard input give the same counts and line
 /// numbers, with lines longer than a block, lines ending right at, just before
 /// and just after the first block's edge, and a last line without its newline.
+/// A file's workers read their own blocks at fixed offsets; standard input is
+/// cut into blocks by one reader: the edges fall differently, the answer may not.
 #[test]
 fn files_and_standard_input_agree_across_block_edges() {
     for shift in [-1i64, 0, 1] {
@@ -652,7 +654,8 @@ fn files_and_standard_input_agree_across_block_edges() {
 }
 
 fn block_edges(shift: i64) {
-    const BLOCK: usize = 1 << 20;
+    // The readers' block size (`BLOCK` in src/inputs/flow_log.rs).
+    const BLOCK: usize = 1 << 18;
     let dir = tempfile::tempdir().unwrap();
     let db = geodb(dir.path());
     let record = |i: usize| {

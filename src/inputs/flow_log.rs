@@ -1,8 +1,11 @@
 //! Flow logs: AWS VPC Flow Logs (default version 2, and any custom format announced
 //! by a header line), Zeek `conn.log` (TSV with `#fields`, and JSON lines), plain or
-//! gzip-compressed. Read as a stream of blocks of whole lines, parsed by one worker
-//! per core; each record is folded into per-destination-address counters, so memory
-//! grows with the number of distinct destinations, not with the file.
+//! gzip-compressed. Read in blocks of whole lines, parsed by one worker per core: a
+//! plain file's workers read their own blocks at fixed offsets (so a block is in
+//! the worker's cache when it parses it), standard input and gzip are cut into
+//! blocks by one reader thread. Each record is folded into per-destination-address
+//! counters, so memory grows with the number of distinct destinations, not with
+//! the file.
 
 pub mod fast;
 pub mod generic;
@@ -17,7 +20,7 @@ use std::path::Path;
 use std::sync::{mpsc, Mutex};
 
 /// Bytes handed to a worker at a time (cut at a line boundary).
-const BLOCK: usize = 1 << 20;
+const BLOCK: usize = 1 << 18;
 
 /// How many malformed lines are kept with their line numbers.
 pub const MALFORMED_SAMPLES: usize = 10;
@@ -335,34 +338,53 @@ fn parser_for(format: FlowFormat, columns: &generic::ColumnMap) -> Box<dyn LineP
     }
 }
 
+/// An opened log: a reader over its text, and, for a plain (uncompressed) regular
+/// file, the file itself and its length, for workers that read their own blocks.
+struct Opened {
+    reader: Box<dyn BufRead>,
+    plain: Option<(std::fs::File, u64)>,
+}
+
 /// Opens `path` (`-` for stdin), transparently gunzipping.
-fn open(path: &Path) -> Result<Box<dyn BufRead>, InputError> {
+fn open(path: &Path) -> Result<Opened, InputError> {
     let shown = path.display().to_string();
-    let raw: Box<dyn Read> = if shown == "-" {
-        Box::new(std::io::stdin())
+    let cannot = |e: std::io::Error| InputError::new(&shown, format!("cannot read: {e}"));
+    let (raw, file): (Box<dyn Read>, Option<(std::fs::File, u64)>) = if shown == "-" {
+        (Box::new(std::io::stdin()), None)
     } else {
-        Box::new(std::fs::File::open(path).map_err(|e| {
-            InputError::new(
-                &shown,
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    "no such file".to_string()
-                } else {
-                    format!("cannot read: {e}")
-                },
-            )
-        })?)
+        let file = std::fs::File::open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                InputError::new(&shown, "no such file")
+            } else {
+                cannot(e)
+            }
+        })?;
+        let regular = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        let positional = match regular {
+            Some(len) => Some((file.try_clone().map_err(cannot)?, len)),
+            None => None,
+        };
+        (Box::new(file), positional)
     };
     let mut buffered = BufReader::with_capacity(256 * 1024, raw);
-    let head = buffered
-        .fill_buf()
-        .map_err(|e| InputError::new(&shown, format!("cannot read: {e}")))?;
+    let head = buffered.fill_buf().map_err(cannot)?;
     if head.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(BufReader::with_capacity(
-            256 * 1024,
-            flate2::bufread::MultiGzDecoder::new(buffered),
-        )))
+        Ok(Opened {
+            reader: Box::new(BufReader::with_capacity(
+                256 * 1024,
+                flate2::bufread::MultiGzDecoder::new(buffered),
+            )),
+            plain: None,
+        })
     } else {
-        Ok(Box::new(buffered))
+        Ok(Opened {
+            reader: Box::new(buffered),
+            plain: file,
+        })
     }
 }
 
@@ -412,8 +434,10 @@ pub fn read_log(
     tally: &mut FlowTally,
 ) -> Result<FlowFormat, InputError> {
     let shown = path.display().to_string();
-    let mut reader = open(path)?;
+    let Opened { mut reader, plain } = open(path)?;
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    // Bytes of the file the first lines took.
+    let mut consumed: u64 = 0;
     let mut pending: Vec<String> = Vec::new();
     // Peek at the first lines for detection without losing them.
     while pending.len() < 5 {
@@ -424,6 +448,7 @@ pub fn read_log(
         if n == 0 {
             break;
         }
+        consumed += n as u64;
         pending.push(
             String::from_utf8_lossy(&buf)
                 .trim_end_matches(['\n', '\r'])
@@ -459,33 +484,56 @@ pub fn read_log(
         .map_or(2, |n| n.get())
         .clamp(1, 8);
     let buffers = workers * 2 + 1;
-    let (tx, rx) = mpsc::channel::<Block>();
-    let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
-    let rx = Mutex::new(rx);
-    let (read_result, results) = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                let mut p = parser.boxed_clone();
-                let rx = &rx;
-                let back = back_tx.clone();
-                let shown = shown.as_str();
-                scope.spawn(move || worker(p.as_mut(), rx, &back, strict, shown))
+    let results: Vec<WorkerOutput> = match plain {
+        // A plain file: each worker reads its own blocks, so they are in its cache
+        // when it parses them, and no thread copies for the others.
+        #[cfg(unix)]
+        Some((file, len)) => {
+            let next = std::sync::atomic::AtomicU64::new(0);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..workers)
+                    .map(|_| {
+                        let mut p = parser.boxed_clone();
+                        let mut blocks = FileBlocks {
+                            file: &file,
+                            next: &next,
+                            start: consumed,
+                            end: len,
+                            buf: Vec::new(),
+                        };
+                        let shown = shown.as_str();
+                        scope.spawn(move || worker(p.as_mut(), &mut blocks, strict, shown))
+                    })
+                    .collect();
+                join(handles, &shown)
             })
-            .collect();
-        drop(back_tx);
-        let read_result = read_blocks(reader.as_mut(), &tx, &back_rx, buffers);
-        drop(tx);
-        let results: Vec<WorkerOutput> = handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| WorkerOutput {
-                    error: Some((0, InputError::new(&shown, "a worker failed"))),
-                    ..WorkerOutput::default()
-                })
-            })
-            .collect();
-        (read_result, results)
-    });
+        }
+        _ => {
+            let (tx, rx) = mpsc::channel::<Block>();
+            let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
+            let rx = Mutex::new(rx);
+            let (read_result, results) = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..workers)
+                    .map(|_| {
+                        let mut p = parser.boxed_clone();
+                        let mut blocks = SentBlocks {
+                            rx: &rx,
+                            back: back_tx.clone(),
+                            current: None,
+                        };
+                        let shown = shown.as_str();
+                        scope.spawn(move || worker(p.as_mut(), &mut blocks, strict, shown))
+                    })
+                    .collect();
+                drop(back_tx);
+                let read_result = read_blocks(reader.as_mut(), &tx, &back_rx, buffers);
+                drop(tx);
+                (read_result, join(handles, &shown))
+            });
+            read_result.map_err(|e| InputError::new(&shown, format!("cannot read: {e}")))?;
+            results
+        }
+    };
     // Blocks were numbered in file order: their first lines follow from the counts.
     let mut counts: Vec<(u64, u64)> = results
         .iter()
@@ -531,7 +579,6 @@ pub fn read_log(
         }
         tally.merge(out.tally);
     }
-    read_result.map_err(|e| InputError::new(&shown, format!("cannot read: {e}")))?;
     Ok(format)
 }
 
@@ -553,37 +600,171 @@ struct WorkerOutput {
     error: Option<(u64, InputError)>,
 }
 
-/// Parses blocks until the reader stops. A strict-mode error stops the worker and
-/// names the block and the line within it.
+/// The workers' outputs; a worker that panicked reports an error.
+fn join(
+    handles: Vec<std::thread::ScopedJoinHandle<'_, WorkerOutput>>,
+    shown: &str,
+) -> Vec<WorkerOutput> {
+    handles
+        .into_iter()
+        .map(|h| {
+            h.join().unwrap_or_else(|_| WorkerOutput {
+                error: Some((0, InputError::new(shown, "a worker failed"))),
+                ..WorkerOutput::default()
+            })
+        })
+        .collect()
+}
+
+/// Where a worker gets its blocks of whole lines from.
+trait Blocks {
+    /// The next block and its number in file order; `None` at the end.
+    fn next(&mut self) -> Option<std::io::Result<(u64, &[u8])>>;
+}
+
+/// Blocks sent by a reader thread; each buffer goes back to it for reuse.
+struct SentBlocks<'a> {
+    rx: &'a Mutex<mpsc::Receiver<Block>>,
+    back: mpsc::Sender<Vec<u8>>,
+    current: Option<Block>,
+}
+
+impl Blocks for SentBlocks<'_> {
+    fn next(&mut self) -> Option<std::io::Result<(u64, &[u8])>> {
+        if let Some(done) = self.current.take() {
+            // The reader may have stopped already: then the buffer is simply dropped.
+            let _ = self.back.send(done.data);
+        }
+        let block = self.rx.lock().ok()?.recv().ok()?;
+        let block = self.current.insert(block);
+        Some(Ok((
+            block.seq,
+            block.data.get(..block.len).unwrap_or_default(),
+        )))
+    }
+}
+
+/// Blocks a worker reads itself from a plain file: block `k` holds the lines that
+/// start in its `BLOCK` bytes (from `start`), read on to the end of its last line.
+#[cfg(unix)]
+struct FileBlocks<'a> {
+    file: &'a std::fs::File,
+    /// The next block number, shared by the workers.
+    next: &'a std::sync::atomic::AtomicU64,
+    /// Where the blocks start (after the lines read for detection), and the file's end.
+    start: u64,
+    end: u64,
+    buf: Vec<u8>,
+}
+
+#[cfg(unix)]
+impl FileBlocks<'_> {
+    /// Appends up to `want` bytes read at `at` (fewer at the end of the file).
+    fn read(&mut self, at: u64, want: usize) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let from = self.buf.len();
+        self.buf.resize(from + want, 0);
+        let mut got = 0;
+        while got < want {
+            let into = self.buf.get_mut(from + got..).unwrap_or_default();
+            match self.file.read_at(into, at + got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.buf.truncate(from + got);
+        Ok(got)
+    }
+
+    /// Reads block `k` into `buf`; returns the range of its lines there.
+    fn fill(&mut self, k: u64) -> std::io::Result<Option<std::ops::Range<usize>>> {
+        let block = BLOCK as u64;
+        let at = self.start.saturating_add(k.saturating_mul(block));
+        if at >= self.end {
+            return Ok(None);
+        }
+        self.buf.clear();
+        // From the byte before the block: a newline there means a line starts at
+        // the block's first byte.
+        let from = if k == 0 { at } else { at - 1 };
+        let want = usize::try_from((at + block).min(self.end) - from).unwrap_or(BLOCK);
+        let got = self.read(from, want)?;
+        let first = if k == 0 {
+            0
+        } else {
+            match memchr::memchr(b'\n', &self.buf) {
+                Some(p) => p + 1,
+                None => got, // no line starts in this block
+            }
+        };
+        // A line starting at the block's end belongs to the next block.
+        if first >= want {
+            return Ok(Some(0..0));
+        }
+        // Read on to the end of the last line (or of the file).
+        let mut pos = from + got as u64;
+        if got == want {
+            loop {
+                let tail = self.buf.len();
+                if self.buf.last() == Some(&b'\n') {
+                    break;
+                }
+                let n = self.read(pos, 64 * 1024)?;
+                if n == 0 {
+                    break;
+                }
+                pos += n as u64;
+                if let Some(nl) = memchr::memchr(b'\n', self.buf.get(tail..).unwrap_or_default()) {
+                    self.buf.truncate(tail + nl + 1);
+                    break;
+                }
+            }
+        }
+        Ok(Some(first..self.buf.len()))
+    }
+}
+
+#[cfg(unix)]
+impl Blocks for FileBlocks<'_> {
+    fn next(&mut self) -> Option<std::io::Result<(u64, &[u8])>> {
+        let k = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match self.fill(k) {
+            Ok(Some(lines)) => Some(Ok((k, self.buf.get(lines).unwrap_or_default()))),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+/// Parses blocks until there are no more. A strict-mode error stops the worker
+/// and names the block and the line within it.
 fn worker(
     parser: &mut dyn LineParser,
-    rx: &Mutex<mpsc::Receiver<Block>>,
-    back: &mpsc::Sender<Vec<u8>>,
+    blocks: &mut dyn Blocks,
     strict: bool,
     file: &str,
 ) -> WorkerOutput {
     let mut out = WorkerOutput::default();
-    loop {
-        let next = match rx.lock() {
-            Ok(guard) => guard.recv(),
-            Err(_) => break,
+    while let Some(next) = blocks.next() {
+        let (seq, data) = match next {
+            Ok(block) => block,
+            Err(e) => {
+                out.error = Some((0, InputError::new(file, format!("cannot read: {e}"))));
+                break;
+            }
         };
-        let Ok(block) = next else { break };
-        let data = block.data.get(..block.len).unwrap_or_default();
         let before = out.tally.bad_lines.len();
         match process_block(parser, data, 1, strict, file, &mut out.tally) {
-            Ok(lines) => out.line_counts.push((block.seq, lines)),
+            Ok(lines) => out.line_counts.push((seq, lines)),
             Err(e) => {
-                out.error = Some((block.seq, e));
+                out.error = Some((seq, e));
                 break;
             }
         }
-        out.bad_seqs.extend(std::iter::repeat_n(
-            block.seq,
-            out.tally.bad_lines.len() - before,
-        ));
-        // The reader may have stopped already: then the buffer is simply dropped.
-        let _ = back.send(block.data);
+        out.bad_seqs
+            .extend(std::iter::repeat_n(seq, out.tally.bad_lines.len() - before));
     }
     out
 }
