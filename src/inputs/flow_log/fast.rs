@@ -157,7 +157,7 @@ pub fn span(bounds: &[u32], i: usize) -> Option<(usize, usize)> {
 /// the full parser. Sixteen bytes are read at once when `room` has them; the dots
 /// and digits are found with vector compares, and the octets are read from the
 /// dots' positions, with no branch per byte.
-#[inline]
+#[inline(always)]
 pub fn fast_ipv4(room: &[u8], len: usize) -> Option<Ipv4Addr> {
     if !(7..=15).contains(&len) {
         return None;
@@ -238,7 +238,7 @@ pub fn fast_u64(field: &[u8]) -> Option<u64> {
 /// ending at the field's last byte is loaded from the line, the bytes before the
 /// field read as `0`, checked to be digits, and converted with three
 /// multiplications. Fields too close to the start of the line take the plain loop.
-#[inline]
+#[inline(always)]
 pub fn fast_digits(line: &[u8], offset: usize, len: usize) -> Option<u64> {
     let end = offset + len;
     let swar = || match len {
@@ -252,7 +252,7 @@ pub fn fast_digits(line: &[u8], offset: usize, len: usize) -> Option<u64> {
 }
 
 /// The `len` (1-8) digits that end at `line[end]`, as a number.
-#[inline]
+#[inline(always)]
 fn eight_digits(line: &[u8], end: usize, len: usize) -> Option<u64> {
     const ZEROS: u64 = 0x3030_3030_3030_3030;
     const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
