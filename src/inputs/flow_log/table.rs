@@ -334,6 +334,7 @@ impl Destination {
 #[cfg(test)]
 mod test {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn record(dst: &str, port: u16, src: Option<&str>, bytes: u64, t: u64) -> FlowRecord {
         FlowRecord {
@@ -359,13 +360,54 @@ mod test {
             records.push(record("2001:db8::1", 443, Some(&src), 5, 2_000 - i));
             records.push(record("192.0.2.9", 443, Some("2001:db8::7"), 1, 3_000));
             records.push(record("192.0.2.10", 80, None, 2, 4_000 + i));
+            // Bytes past 32 bits on one port, and times past 32 bits.
+            records.push(record(
+                "192.0.2.11",
+                443,
+                Some(&src),
+                3_000_000_000,
+                5_000 + i,
+            ));
+            records.push(record("192.0.2.12", 443, None, 1, 5_000_000_000 + i));
+        }
+        // Every destination's counts, ports and times, straight from the records.
+        let mut want: BTreeMap<IpAddr, (u64, u64, u64, u64, Vec<u16>)> = BTreeMap::new();
+        for r in &records {
+            let e = want.entry(r.dst).or_insert((0, 0, u64::MAX, 0, Vec::new()));
+            e.0 += 1;
+            e.1 += r.bytes;
+            e.2 = e.2.min(r.start.unwrap());
+            e.3 = e.3.max(r.end.unwrap());
+            if !e.4.contains(&r.dst_port) {
+                e.4.push(r.dst_port);
+            }
         }
         let mut one = Table::default();
         for batch in records.chunks(32) {
             one.add_batch(batch);
         }
         let one = one.into_destinations();
-        assert_eq!(one.len(), 10);
+        assert_eq!(one.len(), 12);
+        for (ip, d) in &one {
+            let (flows, bytes, first, last, ports) = &want[ip];
+            let mut ports = ports.clone();
+            ports.sort_unstable();
+            assert_eq!(
+                (d.flows, d.bytes, d.first_seen, d.last_seen),
+                (*flows, *bytes, Some(*first), Some(*last)),
+                "{ip}"
+            );
+            assert_eq!(
+                d.ports.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+                ports,
+                "{ip}"
+            );
+            assert_eq!(
+                d.bytes,
+                d.ports.iter().map(|(_, c)| c.bytes).sum::<u64>(),
+                "{ip}"
+            );
+        }
         assert!(one.windows(2).all(|w| w[0].0 < w[1].0), "in address order");
         let get = |ip: &str| {
             let ip: IpAddr = ip.parse().unwrap();
