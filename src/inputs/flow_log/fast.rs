@@ -241,14 +241,21 @@ pub fn fast_u64(field: &[u8]) -> Option<u64> {
 #[inline(always)]
 pub fn fast_digits(line: &[u8], offset: usize, len: usize) -> Option<u64> {
     let end = offset + len;
-    let swar = || match len {
+    let swar = match len {
         1..=8 => eight_digits(line, end, len),
-        9..=16 => {
-            Some(eight_digits(line, end - 8, len - 8)? * 100_000_000 + eight_digits(line, end, 8)?)
-        }
+        9..=16 => match (
+            eight_digits(line, end - 8, len - 8),
+            eight_digits(line, end, 8),
+        ) {
+            (Some(high), Some(low)) => Some(high * 100_000_000 + low),
+            _ => None,
+        },
         _ => None,
     };
-    swar().or_else(|| fast_u64(line.get(offset..end)?))
+    match swar {
+        Some(n) => Some(n),
+        None => fast_u64(line.get(offset..end)?),
+    }
 }
 
 /// The `len` (1-8) digits that end at `line[end]`, as a number.
