@@ -59,18 +59,27 @@ fn classify(chunk: &[u8; 64]) -> (u64, u64, u64) {
     (spaces, newlines, special)
 }
 
+/// Room for a line's bounds, above `MAX_FIELDS + 1`: the offsets of a line with
+/// more fields all land in the last entry (it is not plain, whatever was written).
+const BOUNDS: usize = 64;
+
 /// Calls `f` with each line of `block` in order (a last line without its newline
 /// included) and returns how many there were; stops at the first error `f` returns.
+///
+/// Per 64 bytes, three masks: spaces, newlines, and bytes that make a line not
+/// plain — control and non-ASCII bytes, and separators that follow a separator
+/// (or the block's start), which is where a field is empty. Walking the separators
+/// is then a loop over set bits that only records each space's offset.
 pub fn lines<E>(block: &[u8], mut f: impl FnMut(Line<'_>) -> Result<(), E>) -> Result<u64, E> {
     // The bounds of the current line's fields so far (see [`Line::bounds`]).
-    let mut bounds = [u32::MAX; MAX_FIELDS + 1];
+    let mut bounds = [u32::MAX; BOUNDS];
     let mut n = 0usize;
     let mut start = 0usize;
     // No special byte in the current line so far.
     let mut plain = true;
-    // Where the current field starts, and whether an earlier one was empty.
-    let mut field_start = 0usize;
-    let mut empty = false;
+    // Whether the byte before the chunk is a separator (the block's start counts
+    // as one: a leading space or a blank first line makes an empty field).
+    let mut after_separator = 1u64;
     let mut count = 0u64;
     let mut base = 0usize;
     let mut padded = [b'A'; 64];
@@ -87,40 +96,35 @@ pub fn lines<E>(block: &[u8], mut f: impl FnMut(Line<'_>) -> Result<(), E>) -> R
                 &padded
             }
         };
-        let (sp, nl, mut special) = classify(chunk);
-        let mut events = sp | nl;
+        let (sp, nl, special) = classify(chunk);
+        let separators = sp | nl;
+        let mut special = special | (separators & (separators << 1 | after_separator));
+        after_separator = separators >> 63;
+        let mut events = separators;
         while events != 0 {
             let bit = events.trailing_zeros();
             events &= events - 1;
             let pos = base + bit as usize;
+            let offset = u32::try_from(pos - start).unwrap_or(u32::MAX);
+            if let Some(b) = bounds.get_mut((n + 1).min(BOUNDS - 1)) {
+                *b = offset;
+            }
             if nl >> bit & 1 == 1 {
-                let below = (1u64 << bit) - 1;
-                empty |= pos == field_start;
-                let clean = plain && !empty && special & below == 0 && n < MAX_FIELDS;
-                special &= !below;
-                let len = pos - start;
-                if let Some(b) = bounds.get_mut(n + 1) {
-                    *b = u32::try_from(len).unwrap_or(u32::MAX);
-                }
+                // This line's bytes, its newline included.
+                let upto = (2u64 << bit).wrapping_sub(1);
+                let clean = plain && special & upto == 0 && n < MAX_FIELDS;
+                special &= !upto;
                 let line = Line {
                     room: block.get(start..).unwrap_or_default(),
-                    len,
+                    len: pos - start,
                     bounds: clean.then_some(bounds.get(..n + 2).unwrap_or_default()),
                 };
                 f(line)?;
                 count += 1;
                 plain = true;
-                empty = false;
                 n = 0;
                 start = pos + 1;
-                field_start = start;
             } else {
-                empty |= pos == field_start;
-                field_start = pos + 1;
-                // Past the limit the line is no longer plain; the offset is dropped.
-                if let Some(b) = bounds.get_mut(n + 1) {
-                    *b = u32::try_from(pos - start).unwrap_or(u32::MAX);
-                }
                 n += 1;
             }
         }
@@ -128,9 +132,9 @@ pub fn lines<E>(block: &[u8], mut f: impl FnMut(Line<'_>) -> Result<(), E>) -> R
         base += 64;
     }
     if start < block.len() {
-        let clean = plain && field_start < block.len() && !empty && n < MAX_FIELDS;
+        let clean = plain && block.last() != Some(&b' ') && n < MAX_FIELDS;
         let len = block.len() - start;
-        if let Some(b) = bounds.get_mut(n + 1) {
+        if let Some(b) = bounds.get_mut((n + 1).min(BOUNDS - 1)) {
             *b = u32::try_from(len).unwrap_or(u32::MAX);
         }
         f(Line {
@@ -417,5 +421,13 @@ mod test {
         let got = scanned(b"a\tb\nc d\n");
         assert_eq!(got[0].1, None);
         assert!(got[1].1.is_some());
+        // So does a line of many more fields than a line may have.
+        let many = format!("{}\nc d\n", vec!["f"; 150].join(" "));
+        let got = scanned(many.as_bytes());
+        assert_eq!(got[0].1, None);
+        assert_eq!(
+            got[1],
+            (b"c d".to_vec(), Some(vec![b"c".to_vec(), b"d".to_vec()]))
+        );
     }
 }
