@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{mpsc, Mutex};
 
-/// Bytes handed to a worker at a time (cut at a line boundary).
+/// The size of a block: a worker parses the lines that start in one at a time.
 const BLOCK: usize = 1 << 18;
 
 /// How many malformed lines are kept with their line numbers.
