@@ -331,6 +331,37 @@ fn vpc_default_with_and_without_header() {
     }
 }
 
+/// Windows line endings and bytes outside ASCII reach the block scanner: CRLF
+/// records count as LF ones, and a record with a byte that is not UTF-8 is a bad
+/// line at its own line number, not a lost or misread one.
+#[test]
+fn vpc_lines_with_crlf_and_bytes_outside_ascii() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let p = dir.path().join("crlf.log");
+    std::fs::write(&p, vpc(true, false).replace('\n', "\r\n")).unwrap();
+    let doc = run(&p, &db);
+    check(&doc, true);
+    assert_eq!(doc["malformed_lines"][0]["line"], 25);
+    let mut bytes = vpc(true, false).into_bytes();
+    bytes.extend_from_slice(
+        b"2 123456789012 eni-\xff 10.0.1.5 5.10.1.1 40000 443 6 1 100 1780000000 1780000060 ACCEPT OK\n",
+    );
+    let p = dir.path().join("latin1.log");
+    std::fs::write(&p, &bytes).unwrap();
+    let doc = run(&p, &db);
+    assert_eq!(doc["summary"]["malformed"], 2);
+    assert_eq!(
+        doc["summary"]["flows_by_country"]["DE"], 5,
+        "the bad record is not counted"
+    );
+    let bad = &doc["malformed_lines"][1];
+    assert_eq!(
+        (bad["line"].as_u64(), bad["reason"].as_str()),
+        (Some(26), Some("not UTF-8 text"))
+    );
+}
+
 #[test]
 fn vpc_custom_format_uses_pkt_dstaddr() {
     let dir = tempfile::tempdir().unwrap();
