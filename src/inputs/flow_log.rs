@@ -166,8 +166,9 @@ impl FlowTally {
 pub trait LineParser: Send {
     /// Parses one line (without its newline).
     fn parse(&mut self, line: &str) -> Parsed;
-    /// Parses one line given as bytes. The default checks that it is UTF-8 text and
-    /// calls [`LineParser::parse`]; formats with a byte-level fast path override it.
+    /// Parses one line given as bytes: checks that it is UTF-8 text and calls
+    /// [`LineParser::parse`]. (Formats with a byte-level fast path offer it through
+    /// [`LineParser::parse_plain`], which the block reader tries first.)
     fn parse_bytes(&mut self, line: &[u8]) -> Parsed {
         match std::str::from_utf8(line) {
             Ok(text) => self.parse(text),
