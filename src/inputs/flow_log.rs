@@ -339,6 +339,11 @@ fn parser_for(format: FlowFormat, columns: &generic::ColumnMap) -> Box<dyn LineP
     }
 }
 
+/// A read that failed, as an input error naming the file.
+fn cannot_read(file: &str, e: std::io::Error) -> InputError {
+    InputError::new(file, format!("cannot read: {e}"))
+}
+
 /// An opened log: a reader over its text, and, for a plain (uncompressed) regular
 /// file, the file itself and its length, for workers that read their own blocks.
 struct Opened {
@@ -349,7 +354,7 @@ struct Opened {
 /// Opens `path` (`-` for stdin), transparently gunzipping.
 fn open(path: &Path) -> Result<Opened, InputError> {
     let shown = path.display().to_string();
-    let cannot = |e: std::io::Error| InputError::new(&shown, format!("cannot read: {e}"));
+    let cannot = |e| cannot_read(&shown, e);
     let (raw, file): (Box<dyn Read>, Option<(std::fs::File, u64)>) = if shown == "-" {
         (Box::new(std::io::stdin()), None)
     } else {
@@ -445,7 +450,7 @@ pub fn read_log(
         buf.clear();
         let n = reader
             .read_until(b'\n', &mut buf)
-            .map_err(|e| InputError::new(&shown, format!("cannot read: {e}")))?;
+            .map_err(|e| cannot_read(&shown, e))?;
         if n == 0 {
             break;
         }
@@ -485,53 +490,42 @@ pub fn read_log(
         .map_or(2, |n| n.get())
         .clamp(1, 8);
     let buffers = workers * 2 + 1;
+    let parser = parser.as_ref();
     let results: Vec<WorkerOutput> = match plain {
         // A plain file: each worker reads its own blocks, so they are in its cache
         // when it parses them, and no thread copies for the others.
         #[cfg(unix)]
         Some((file, len)) => {
             let next = std::sync::atomic::AtomicU64::new(0);
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..workers)
-                    .map(|_| {
-                        let mut p = parser.boxed_clone();
-                        let mut blocks = FileBlocks {
-                            file: &file,
-                            next: &next,
-                            start: consumed,
-                            end: len,
-                            buf: Vec::new(),
-                        };
-                        let shown = shown.as_str();
-                        scope.spawn(move || worker(p.as_mut(), &mut blocks, strict, shown))
-                    })
-                    .collect();
-                join(handles, &shown)
-            })
+            let sources = (0..workers)
+                .map(|_| FileBlocks {
+                    file: &file,
+                    next: &next,
+                    start: consumed,
+                    end: len,
+                    buf: Vec::new(),
+                })
+                .collect();
+            with_workers(sources, parser, strict, &shown, || ()).1
         }
         _ => {
             let (tx, rx) = mpsc::channel::<Block>();
             let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
             let rx = Mutex::new(rx);
-            let (read_result, results) = std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..workers)
-                    .map(|_| {
-                        let mut p = parser.boxed_clone();
-                        let mut blocks = SentBlocks {
-                            rx: &rx,
-                            back: back_tx.clone(),
-                            current: None,
-                        };
-                        let shown = shown.as_str();
-                        scope.spawn(move || worker(p.as_mut(), &mut blocks, strict, shown))
-                    })
-                    .collect();
-                drop(back_tx);
+            let sources = (0..workers)
+                .map(|_| SentBlocks {
+                    rx: &rx,
+                    back: back_tx.clone(),
+                    current: None,
+                })
+                .collect();
+            drop(back_tx);
+            let (read_result, results) = with_workers(sources, parser, strict, &shown, || {
                 let read_result = read_blocks(reader.as_mut(), &tx, &back_rx, buffers);
                 drop(tx);
-                (read_result, join(handles, &shown))
+                read_result
             });
-            read_result.map_err(|e| InputError::new(&shown, format!("cannot read: {e}")))?;
+            read_result.map_err(|e| cannot_read(&shown, e))?;
             results
         }
     };
@@ -601,26 +595,43 @@ struct WorkerOutput {
     error: Option<(u64, InputError)>,
 }
 
-/// The workers' outputs; a worker that panicked reports an error.
-fn join(
-    handles: Vec<std::thread::ScopedJoinHandle<'_, WorkerOutput>>,
+/// Runs one worker per block source, each with its own copy of the parser, and
+/// `meanwhile` on this thread; returns what `meanwhile` returned and the workers'
+/// outputs (a worker that panicked reports an error).
+fn with_workers<B: Blocks + Send, R>(
+    sources: Vec<B>,
+    parser: &dyn LineParser,
+    strict: bool,
     shown: &str,
-) -> Vec<WorkerOutput> {
-    handles
-        .into_iter()
-        .map(|h| {
-            h.join().unwrap_or_else(|_| WorkerOutput {
-                error: Some((0, InputError::new(shown, "a worker failed"))),
-                ..WorkerOutput::default()
+    meanwhile: impl FnOnce() -> R,
+) -> (R, Vec<WorkerOutput>) {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = sources
+            .into_iter()
+            .map(|mut blocks| {
+                let mut p = parser.boxed_clone();
+                scope.spawn(move || worker(p.as_mut(), &mut blocks, strict, shown))
             })
-        })
-        .collect()
+            .collect();
+        let r = meanwhile();
+        let outputs = handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| WorkerOutput {
+                    error: Some((0, InputError::new(shown, "a worker failed"))),
+                    ..WorkerOutput::default()
+                })
+            })
+            .collect();
+        (r, outputs)
+    })
 }
 
 /// Where a worker gets its blocks of whole lines from.
 trait Blocks {
-    /// The next block and its number in file order; `None` at the end.
-    fn next(&mut self) -> Option<std::io::Result<(u64, &[u8])>>;
+    /// The next block's number in file order, and its lines (or why they could not
+    /// be read); `None` at the end.
+    fn next(&mut self) -> Option<(u64, std::io::Result<&[u8]>)>;
 }
 
 /// Blocks sent by a reader thread; each buffer goes back to it for reuse.
@@ -631,17 +642,17 @@ struct SentBlocks<'a> {
 }
 
 impl Blocks for SentBlocks<'_> {
-    fn next(&mut self) -> Option<std::io::Result<(u64, &[u8])>> {
+    fn next(&mut self) -> Option<(u64, std::io::Result<&[u8]>)> {
         if let Some(done) = self.current.take() {
             // The reader may have stopped already: then the buffer is simply dropped.
             let _ = self.back.send(done.data);
         }
         let block = self.rx.lock().ok()?.recv().ok()?;
         let block = self.current.insert(block);
-        Some(Ok((
+        Some((
             block.seq,
-            block.data.get(..block.len).unwrap_or_default(),
-        )))
+            Ok(block.data.get(..block.len).unwrap_or_default()),
+        ))
     }
 }
 
@@ -729,12 +740,12 @@ impl FileBlocks<'_> {
 
 #[cfg(unix)]
 impl Blocks for FileBlocks<'_> {
-    fn next(&mut self) -> Option<std::io::Result<(u64, &[u8])>> {
+    fn next(&mut self) -> Option<(u64, std::io::Result<&[u8]>)> {
         let k = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match self.fill(k) {
-            Ok(Some(lines)) => Some(Ok((k, self.buf.get(lines).unwrap_or_default()))),
+            Ok(Some(lines)) => Some((k, Ok(self.buf.get(lines).unwrap_or_default()))),
             Ok(None) => None,
-            Err(e) => Some(Err(e)),
+            Err(e) => Some((k, Err(e))),
         }
     }
 }
@@ -748,11 +759,12 @@ fn worker(
     file: &str,
 ) -> WorkerOutput {
     let mut out = WorkerOutput::default();
-    while let Some(next) = blocks.next() {
-        let (seq, data) = match next {
-            Ok(block) => block,
+    while let Some((seq, next)) = blocks.next() {
+        let data = match next {
+            Ok(data) => data,
             Err(e) => {
-                out.error = Some((0, InputError::new(file, format!("cannot read: {e}"))));
+                // In file order with the other errors: blocks before it were read.
+                out.error = Some((seq, cannot_read(file, e)));
                 break;
             }
         };
