@@ -83,15 +83,21 @@ pub fn lines<E>(block: &[u8], mut f: impl FnMut(Line<'_>) -> Result<(), E>) -> R
     let mut count = 0u64;
     let mut base = 0usize;
     let mut padded = [b'A'; 64];
-    while base < block.len() {
+    // A last line without its newline ends at the block's end, as if one were there.
+    let open_end = block.last().is_some_and(|&b| b != b'\n');
+    while base < block.len() || (open_end && base == block.len()) {
         let chunk: &[u8; 64] = match block.get(base..base + 64) {
             Some(c) => c.try_into().unwrap_or(&padded),
             None => {
-                // The tail, padded with a byte that is no separator and not special.
+                // The tail (under 64 bytes), then that newline, padded with a byte
+                // that is no separator and not special.
                 let tail = block.get(base..).unwrap_or_default();
                 padded = [b'A'; 64];
                 if let Some(p) = padded.get_mut(..tail.len()) {
                     p.copy_from_slice(tail);
+                }
+                if let (true, Some(end)) = (open_end, padded.get_mut(tail.len())) {
+                    *end = b'\n';
                 }
                 &padded
             }
@@ -130,19 +136,6 @@ pub fn lines<E>(block: &[u8], mut f: impl FnMut(Line<'_>) -> Result<(), E>) -> R
         }
         plain &= special == 0;
         base += 64;
-    }
-    if start < block.len() {
-        let clean = plain && block.last() != Some(&b' ') && n < MAX_FIELDS;
-        let len = block.len() - start;
-        if let Some(b) = bounds.get_mut((n + 1).min(BOUNDS - 1)) {
-            *b = u32::try_from(len).unwrap_or(u32::MAX);
-        }
-        f(Line {
-            room: block.get(start..).unwrap_or_default(),
-            len,
-            bounds: clean.then_some(bounds.get(..n + 2).unwrap_or_default()),
-        })?;
-        count += 1;
     }
     Ok(count)
 }
@@ -421,6 +414,24 @@ mod test {
         let got = scanned(b"a\tb\nc d\n");
         assert_eq!(got[0].1, None);
         assert!(got[1].1.is_some());
+        // A last line without its newline, ending inside a chunk or on its edge
+        // (the block is 4 + len bytes);
+        // with a trailing space it has an empty last field.
+        for len in [1, 59, 60, 61, 124] {
+            let text = format!("{}{}", "x".repeat(len - 1), "y");
+            let got = scanned(format!("a b\n{text}").as_bytes());
+            assert_eq!(
+                got[1],
+                (
+                    text.as_bytes().to_vec(),
+                    Some(vec![text.as_bytes().to_vec()])
+                ),
+                "{len}"
+            );
+            let spaced = format!("{} ", "x".repeat(len - 1));
+            let got = scanned(format!("a b\n{spaced}").as_bytes());
+            assert_eq!(got[1], (spaced.as_bytes().to_vec(), None), "{len}");
+        }
         // So does a line of many more fields than a line may have.
         let many = format!("{}\nc d\n", vec!["f"; 150].join(" "));
         let got = scanned(many.as_bytes());
