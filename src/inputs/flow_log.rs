@@ -187,11 +187,24 @@ pub trait LineParser: Send {
     }
     /// A copy with the same learnt state, for another worker.
     fn boxed_clone(&self) -> Box<dyn LineParser>;
+    /// Parses a block of whole lines, the first of which is line `first_line`, into
+    /// `tally`; returns how many lines it had. (Provided: each parser gets its own
+    /// copy of [`process_block`], with its line methods called directly.)
+    fn process_block(
+        &mut self,
+        block: &[u8],
+        first_line: u64,
+        strict: bool,
+        file: &str,
+        tally: &mut FlowTally,
+    ) -> Result<u64, InputError> {
+        process_block(self, block, first_line, strict, file, tally)
+    }
 }
 
 /// Parses one line and folds it into `tally`.
-fn process_line(
-    parser: &mut dyn LineParser,
+fn process_line<P: LineParser + ?Sized>(
+    parser: &mut P,
     bytes: &[u8],
     at: &At<'_>,
     tally: &mut FlowTally,
@@ -266,8 +279,9 @@ fn flush(tally: &mut FlowTally, batch: &mut Vec<FlowRecord>) {
 }
 
 /// Parses a block of whole lines, the first of which is line `first_line`.
-fn process_block(
-    parser: &mut dyn LineParser,
+#[inline]
+fn process_block<P: LineParser + ?Sized>(
+    parser: &mut P,
     block: &[u8],
     first_line: u64,
     strict: bool,
@@ -323,7 +337,7 @@ pub fn read_lines(
     tally: &mut FlowTally,
 ) -> Result<u64, InputError> {
     let mut parser = parser_for(format, columns);
-    process_block(parser.as_mut(), data, 1, false, "<memory>", tally)
+    parser.process_block(data, 1, false, "<memory>", tally)
 }
 
 /// The line parser for a format.
@@ -769,7 +783,7 @@ fn worker(
             }
         };
         let before = out.tally.bad_lines.len();
-        match process_block(parser, data, 1, strict, file, &mut out.tally) {
+        match parser.process_block(data, 1, strict, file, &mut out.tally) {
             Ok(lines) => out.line_counts.push((seq, lines)),
             Err(e) => {
                 out.error = Some((seq, e));
