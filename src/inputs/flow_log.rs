@@ -518,6 +518,7 @@ pub fn read_log(
                     start: consumed,
                     end: len,
                     buf: Vec::new(),
+                    filled: 0,
                 })
                 .collect();
             with_workers(sources, parser, strict, &shown, || ()).1
@@ -680,7 +681,10 @@ struct FileBlocks<'a> {
     /// Where the blocks start (after the lines read for detection), and the file's end.
     start: u64,
     end: u64,
+    /// The block's bytes are `buf[..filled]`; the rest is room kept from earlier
+    /// blocks, so that a buffer is zeroed once, not before every read.
     buf: Vec<u8>,
+    filled: usize,
 }
 
 #[cfg(unix)]
@@ -688,11 +692,16 @@ impl FileBlocks<'_> {
     /// Appends up to `want` bytes read at `at` (fewer at the end of the file).
     fn read(&mut self, at: u64, want: usize) -> std::io::Result<usize> {
         use std::os::unix::fs::FileExt;
-        let from = self.buf.len();
-        self.buf.resize(from + want, 0);
+        let from = self.filled;
+        if self.buf.len() < from + want {
+            self.buf.resize(from + want, 0);
+        }
         let mut got = 0;
         while got < want {
-            let into = self.buf.get_mut(from + got..).unwrap_or_default();
+            let into = self
+                .buf
+                .get_mut(from + got..from + want)
+                .unwrap_or_default();
             match self.file.read_at(into, at + got as u64) {
                 Ok(0) => break,
                 Ok(n) => got += n,
@@ -700,7 +709,7 @@ impl FileBlocks<'_> {
                 Err(e) => return Err(e),
             }
         }
-        self.buf.truncate(from + got);
+        self.filled = from + got;
         Ok(got)
     }
 
@@ -711,7 +720,7 @@ impl FileBlocks<'_> {
         if at >= self.end {
             return Ok(None);
         }
-        self.buf.clear();
+        self.filled = 0;
         // From the byte before the block: a newline there means a line starts at
         // the block's first byte.
         let from = if k == 0 { at } else { at - 1 };
@@ -720,7 +729,7 @@ impl FileBlocks<'_> {
         let first = if k == 0 {
             0
         } else {
-            match memchr::memchr(b'\n', &self.buf) {
+            match memchr::memchr(b'\n', self.buf.get(..got).unwrap_or_default()) {
                 Some(p) => p + 1,
                 None => got, // no line starts in this block
             }
@@ -733,8 +742,8 @@ impl FileBlocks<'_> {
         let mut pos = from + got as u64;
         if got == want {
             loop {
-                let tail = self.buf.len();
-                if self.buf.last() == Some(&b'\n') {
+                let tail = self.filled;
+                if tail.checked_sub(1).and_then(|t| self.buf.get(t)) == Some(&b'\n') {
                     break;
                 }
                 let n = self.read(pos, 64 * 1024)?;
@@ -742,13 +751,14 @@ impl FileBlocks<'_> {
                     break;
                 }
                 pos += n as u64;
-                if let Some(nl) = memchr::memchr(b'\n', self.buf.get(tail..).unwrap_or_default()) {
-                    self.buf.truncate(tail + nl + 1);
+                let read = self.buf.get(tail..self.filled).unwrap_or_default();
+                if let Some(nl) = memchr::memchr(b'\n', read) {
+                    self.filled = tail + nl + 1;
                     break;
                 }
             }
         }
-        Ok(Some(first..self.buf.len()))
+        Ok(Some(first..self.filled))
     }
 }
 
