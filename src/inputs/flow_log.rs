@@ -133,8 +133,11 @@ pub struct FlowTally {
     pub malformed: u64,
     /// The first malformed lines.
     pub bad_lines: Vec<BadLine>,
-    /// Accepted traffic per destination.
+    /// Accepted traffic per destination, as it is counted.
     table: table::Table,
+    /// Accepted traffic per destination already taken out of a table (a worker's,
+    /// in [`FlowTally::seal`]), in address order.
+    sealed: Vec<(IpAddr, Destination)>,
 }
 
 /// Records parsed before their counters are updated: the table probes of a batch
@@ -145,7 +148,16 @@ impl FlowTally {
     /// Accepted traffic per destination address, in address order, moved out of
     /// the tally (which keeps its counts and bad lines).
     pub fn take_destinations(&mut self) -> Vec<(IpAddr, Destination)> {
-        std::mem::take(&mut self.table).into_destinations()
+        self.seal();
+        std::mem::take(&mut self.sealed)
+    }
+
+    /// Moves the table's destinations into the address-ordered list (each worker
+    /// does this for its own table, so that only a linear merge is left for the
+    /// end).
+    fn seal(&mut self) {
+        let table = std::mem::take(&mut self.table).into_destinations();
+        self.sealed = table::merge_sorted(std::mem::take(&mut self.sealed), table);
     }
 
     /// Adds another tally (from a worker) to this one.
@@ -159,6 +171,7 @@ impl FlowTally {
             .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         self.bad_lines.truncate(MALFORMED_SAMPLES);
         self.table.merge(other.table);
+        self.sealed = table::merge_sorted(std::mem::take(&mut self.sealed), other.sealed);
     }
 }
 
@@ -803,6 +816,8 @@ fn worker(
         out.bad_seqs
             .extend(std::iter::repeat_n(seq, out.tally.bad_lines.len() - before));
     }
+    // In parallel with the other workers, rather than after them.
+    out.tally.seal();
     out
 }
 

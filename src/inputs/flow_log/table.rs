@@ -320,7 +320,58 @@ impl Table {
     }
 }
 
+/// Two lists of destinations in address order (each destination's ports in order)
+/// as one, with the destinations both hold added together.
+pub(super) fn merge_sorted(
+    a: Vec<(IpAddr, Destination)>,
+    b: Vec<(IpAddr, Destination)>,
+) -> Vec<(IpAddr, Destination)> {
+    merge_by_key(a, b, Destination::merge)
+}
+
+/// Two lists ordered by key (each key once) as one, in order, with `join` adding
+/// the second's value to the first's where both hold a key.
+fn merge_by_key<K: Ord, V>(
+    a: Vec<(K, V)>,
+    b: Vec<(K, V)>,
+    mut join: impl FnMut(&mut V, V),
+) -> Vec<(K, V)> {
+    if a.is_empty() {
+        return b;
+    }
+    if b.is_empty() {
+        return a;
+    }
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let mut b = b.into_iter().peekable();
+    for (k, mut v) in a {
+        while let Some(e) = b.next_if(|(j, _)| *j < k) {
+            out.push(e);
+        }
+        if let Some((_, w)) = b.next_if(|(j, _)| *j == k) {
+            join(&mut v, w);
+        }
+        out.push((k, v));
+    }
+    out.extend(b);
+    out
+}
+
 impl Destination {
+    /// Adds another count of the same destination (ports in order in both).
+    fn merge(&mut self, o: Destination) {
+        self.flows += o.flows;
+        self.bytes += o.bytes;
+        self.first_seen = match (self.first_seen, o.first_seen) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        self.last_seen = self.last_seen.max(o.last_seen);
+        self.sample_source = lowest(self.sample_source, o.sample_source);
+        let mine = std::mem::take(&mut self.ports);
+        self.ports = merge_by_key(mine, o.ports, |c, d| c.add(d));
+    }
+
     fn add_port(&mut self, port: u16, count: PortCount) {
         self.flows += count.flows;
         self.bytes += count.bytes;
@@ -347,9 +398,9 @@ mod test {
         }
     }
 
-    /// Split across two tables in any way and merged, records give the same
-    /// destinations as in one table: ports beyond the inline ones, IPv6, times
-    /// and lowest sources included.
+    /// Split across two tables in any way and merged (as tables, or as lists of
+    /// destinations), records give the same destinations as in one table: ports
+    /// beyond the inline ones, IPv6, times and lowest sources included.
     #[test]
     fn merged_tables_equal_one_table() {
         let mut records = Vec::new();
@@ -432,6 +483,11 @@ mod test {
                     };
                     t.add_batch(std::slice::from_ref(r));
                 }
+                // Merged as lists of destinations (as workers hand them over)...
+                let lists =
+                    merge_sorted(a.clone().into_destinations(), b.clone().into_destinations());
+                assert_eq!(lists, one, "lists: cut {cut} stride {stride}");
+                // ... or as tables.
                 a.merge(b);
                 assert_eq!(a.into_destinations(), one, "cut {cut} stride {stride}");
             }
