@@ -330,31 +330,32 @@ pub(super) fn merge_sorted(
 }
 
 /// Two lists ordered by key (each key once) as one, in order, with `join` adding
-/// the second's value to the first's where both hold a key.
+/// one's value to the other's where both hold a key (`join` must not care which
+/// is which). The longer list is added to in place, so only keys it lacks are
+/// moved: two workers' lists mostly hold the same destinations.
 fn merge_by_key<K: Ord, V>(
     a: Vec<(K, V)>,
     b: Vec<(K, V)>,
     mut join: impl FnMut(&mut V, V),
 ) -> Vec<(K, V)> {
-    if a.is_empty() {
-        return b;
-    }
-    if b.is_empty() {
-        return a;
-    }
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let mut b = b.into_iter().peekable();
-    for (k, mut v) in a {
-        while let Some(e) = b.next_if(|(j, _)| *j < k) {
-            out.push(e);
+    let (mut into, from) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+    let mut missing = Vec::new();
+    let mut i = 0;
+    for (k, w) in from {
+        while into.get(i).is_some_and(|(j, _)| *j < k) {
+            i += 1;
         }
-        if let Some((_, w)) = b.next_if(|(j, _)| *j == k) {
-            join(&mut v, w);
+        match into.get_mut(i) {
+            Some((j, v)) if *j == k => join(v, w),
+            _ => missing.push((k, w)),
         }
-        out.push((k, v));
     }
-    out.extend(b);
-    out
+    if !missing.is_empty() {
+        // Two ordered runs: the sort merges them.
+        into.extend(missing);
+        into.sort_by(|x, y| x.0.cmp(&y.0));
+    }
+    into
 }
 
 impl Destination {
@@ -386,6 +387,34 @@ impl Destination {
 mod test {
     use super::*;
     use std::collections::BTreeMap;
+
+    /// Ordered lists merge as maps add: keys only in the shorter list, only in the
+    /// longer, in both, before, between and after the other's.
+    #[test]
+    fn lists_merge_as_maps_add() {
+        let cases: [(&[u32], &[u32]); 5] = [
+            (&[2, 4, 6, 8], &[1, 4, 9]),
+            (&[1, 2, 3], &[7, 8, 9, 10]),
+            (&[5], &[]),
+            (&[], &[1, 2]),
+            (&[1, 3, 5, 7, 9, 11], &[0, 3, 6, 11, 12]),
+        ];
+        for (a, b) in cases {
+            for (x, y) in [(a, b), (b, a)] {
+                let list = |keys: &[u32], v: u64| {
+                    keys.iter()
+                        .map(|&k| (k, v * 100 + u64::from(k)))
+                        .collect::<Vec<_>>()
+                };
+                let mut want = BTreeMap::new();
+                for (k, v) in list(x, 1).into_iter().chain(list(y, 2)) {
+                    *want.entry(k).or_insert(0) += v;
+                }
+                let got = merge_by_key(list(x, 1), list(y, 2), |v, w| *v += w);
+                assert_eq!(got, want.into_iter().collect::<Vec<_>>(), "{x:?} {y:?}");
+            }
+        }
+    }
 
     fn record(dst: &str, port: u16, src: Option<&str>, bytes: u64, t: u64) -> FlowRecord {
         FlowRecord {
