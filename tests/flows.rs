@@ -758,3 +758,47 @@ fn block_edges(shift: i64) {
     };
     assert_eq!(places(&from_file), places(&from_stdin));
 }
+
+fn egress_address(
+    ip: &str,
+    country: &str,
+    bytes: u64,
+    top: &str,
+) -> residency::engine::EgressAddress {
+    residency::engine::EgressAddress {
+        ip: ip.parse().unwrap(),
+        country: residency::engine::Country::new(country),
+        internal: false,
+        flows: 1,
+        bytes,
+        first_seen: Some(10),
+        last_seen: Some(20),
+        sample_source: None,
+        top: Some(top.to_string()),
+        source: "geodb test".to_string(),
+    }
+}
+
+/// A country's finding names its top networks by bytes, each once, even when two
+/// addresses of one network are apart in that order.
+#[test]
+fn top_networks_are_named_once() {
+    let k = residency::knowledge::Knowledge::embedded().unwrap();
+    let policy = residency::policies::load("gdpr").unwrap().policy;
+    let date = residency::knowledge::parse_date("2026-11-28").unwrap();
+    let addresses = [
+        egress_address("198.51.100.1", "RU", 100, "198.51.100.0/24:443"),
+        egress_address("203.0.113.1", "RU", 70, "203.0.113.0/24:443"),
+        egress_address("198.51.100.2", "RU", 50, "198.51.100.0/24:443"),
+        egress_address("192.0.2.1", "RU", 10, "192.0.2.0/24:80"),
+        egress_address("192.0.2.9", "RU", 5, "192.0.2.0/24:25"),
+    ];
+    let findings = residency::engine::evaluate_egress(&addresses, &policy, &k.legal, date);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    let m = &findings[0].message;
+    assert!(
+        m.contains("(5 addresses; top 198.51.100.0/24:443, 203.0.113.0/24:443, 192.0.2.0/24:80)"),
+        "{m}"
+    );
+    assert!(m.starts_with("5 flows, 235 bytes to RU"), "{m}");
+}

@@ -40,14 +40,15 @@ pub struct EgressAddress {
 }
 
 #[derive(Default)]
-struct Group {
+struct Group<'a> {
     flows: u64,
     bytes: u64,
     addresses: u64,
     first: Option<u64>,
     last: Option<u64>,
     sample: Option<IpAddr>,
-    tops: Vec<(u64, String)>,
+    /// Each address's bytes and its top network:port.
+    tops: Vec<(u64, &'a str)>,
     reason: String,
     source: String,
 }
@@ -82,15 +83,17 @@ pub fn evaluate_egress(
                 _ => continue,
             }
         }
-        let verdict = judged
-            .entry(a.country)
-            .or_insert_with(|| match a.country {
-                Some(c) => judge_destination(policy, legal, as_of, c),
-                None => Err("no geodb record places these addresses".into()),
-            })
-            .clone();
+        let verdict = judged.entry(a.country).or_insert_with(|| match a.country {
+            Some(c) => judge_destination(policy, legal, as_of, c),
+            None => Err("no geodb record places these addresses".into()),
+        });
         let Err(reason) = verdict else { continue };
-        let g = groups.entry(a.country).or_default();
+        // The reason and the source are the country's: taken from its first address.
+        let g = groups.entry(a.country).or_insert_with(|| Group {
+            reason: reason.clone(),
+            source: a.source.clone(),
+            ..Group::default()
+        });
         g.flows += a.flows;
         g.bytes += a.bytes;
         g.addresses += 1;
@@ -106,17 +109,22 @@ pub fn evaluate_egress(
             g.sample = a.sample_source;
         }
         if let Some(t) = &a.top {
-            g.tops.push((a.bytes, t.clone()));
-        }
-        g.reason = reason;
-        if g.source.is_empty() {
-            g.source = a.source.clone();
+            g.tops.push((a.bytes, t));
         }
     }
     for (country, mut g) in groups {
-        g.tops.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        g.tops.dedup_by(|a, b| a.1 == b.1);
-        let top: Vec<&str> = g.tops.iter().take(3).map(|(_, t)| t.as_str()).collect();
+        // The three networks:ports with the most bytes from one address, each once.
+        g.tops
+            .sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+        let mut top: Vec<&str> = Vec::with_capacity(3);
+        for &(_, t) in &g.tops {
+            if top.len() == 3 {
+                break;
+            }
+            if !top.contains(&t) {
+                top.push(t);
+            }
+        }
         let place = country.map_or_else(|| "unknown".to_string(), |c| c.to_string());
         let (rule, fix) = match country {
             Some(_) => (
