@@ -202,7 +202,7 @@ pub trait LineParser: Send {
     fn boxed_clone(&self) -> Box<dyn LineParser>;
     /// Parses a block of whole lines, the first of which is line `first_line`, into
     /// `tally`; returns how many lines it had. (Provided: each parser gets its own
-    /// copy of [`process_block`], with its line methods called directly.)
+    /// copy, with its line methods called directly, not through the trait object.)
     fn process_block(
         &mut self,
         block: &[u8],
@@ -211,7 +211,43 @@ pub trait LineParser: Send {
         file: &str,
         tally: &mut FlowTally,
     ) -> Result<u64, InputError> {
-        process_block(self, block, first_line, strict, file, tally)
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut at = At {
+            file,
+            line: first_line,
+            strict,
+        };
+        let lines = if self.takes_plain_lines() {
+            // One pass finds the lines and their fields; lines the fast path
+            // does not take go to the full parser.
+            fast::lines(block, |line| {
+                let parsed = match line.bounds {
+                    Some(_) => self.parse_plain(&line),
+                    None => None,
+                };
+                let done = match parsed {
+                    Some(p) => fold(p, &at, tally, &mut batch),
+                    None => process_line(self, line.text(), &at, tally, &mut batch),
+                };
+                at.line += 1;
+                done
+            })?
+        } else {
+            let mut start = 0;
+            let ends = memchr::memchr_iter(b'\n', block).chain(
+                // A last line without its newline.
+                (block.last().is_some_and(|b| *b != b'\n')).then_some(block.len()),
+            );
+            for end in ends {
+                let line = block.get(start..end).unwrap_or_default();
+                process_line(self, line, &at, tally, &mut batch)?;
+                at.line += 1;
+                start = end + 1;
+            }
+            at.line - first_line
+        };
+        flush(tally, &mut batch);
+        Ok(lines)
     }
 }
 
@@ -289,55 +325,6 @@ fn fold(
 fn flush(tally: &mut FlowTally, batch: &mut Vec<FlowRecord>) {
     tally.table.add_batch(batch);
     batch.clear();
-}
-
-/// Parses a block of whole lines, the first of which is line `first_line`.
-#[inline]
-fn process_block<P: LineParser + ?Sized>(
-    parser: &mut P,
-    block: &[u8],
-    first_line: u64,
-    strict: bool,
-    file: &str,
-    tally: &mut FlowTally,
-) -> Result<u64, InputError> {
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut at = At {
-        file,
-        line: first_line,
-        strict,
-    };
-    let lines = if parser.takes_plain_lines() {
-        // One pass finds the lines and their fields; lines the parser's fast path
-        // does not take go to its full parser.
-        fast::lines(block, |line| {
-            let parsed = match line.bounds {
-                Some(_) => parser.parse_plain(&line),
-                None => None,
-            };
-            let done = match parsed {
-                Some(p) => fold(p, &at, tally, &mut batch),
-                None => process_line(parser, line.text(), &at, tally, &mut batch),
-            };
-            at.line += 1;
-            done
-        })?
-    } else {
-        let mut start = 0;
-        let ends = memchr::memchr_iter(b'\n', block).chain(
-            // A last line without its newline.
-            (block.last().is_some_and(|b| *b != b'\n')).then_some(block.len()),
-        );
-        for end in ends {
-            let line = block.get(start..end).unwrap_or_default();
-            process_line(parser, line, &at, tally, &mut batch)?;
-            at.line += 1;
-            start = end + 1;
-        }
-        at.line - first_line
-    };
-    flush(tally, &mut batch);
-    Ok(lines)
 }
 
 /// Parses whole lines held in memory, in this thread, into `tally`: the hot path
