@@ -68,8 +68,9 @@ const BOUNDS: usize = 64;
 ///
 /// Per 64 bytes, three masks: spaces, newlines, and bytes that make a line not
 /// plain — control and non-ASCII bytes, and separators that follow a separator
-/// (or the block's start), which is where a field is empty. Walking the separators
-/// is then a loop over set bits that only records each space's offset.
+/// (or the block's start), which is where a field is empty. The spaces before
+/// each newline are then a loop over set bits that only records each offset, with
+/// no test for a line's end inside it.
 pub fn lines<E>(block: &[u8], mut f: impl FnMut(Line<'_>) -> Result<(), E>) -> Result<u64, E> {
     // The bounds of the current line's fields so far (see [`Line::bounds`]).
     let mut bounds = [u32::MAX; BOUNDS];
@@ -106,33 +107,49 @@ pub fn lines<E>(block: &[u8], mut f: impl FnMut(Line<'_>) -> Result<(), E>) -> R
         let separators = sp | nl;
         let mut special = special | (separators & (separators << 1 | after_separator));
         after_separator = separators >> 63;
-        let mut events = separators;
-        while events != 0 {
-            let bit = events.trailing_zeros();
-            events &= events - 1;
-            let pos = base + bit as usize;
-            let offset = u32::try_from(pos - start).unwrap_or(u32::MAX);
-            if let Some(b) = bounds.get_mut((n + 1).min(BOUNDS - 1)) {
-                *b = offset;
-            }
-            if nl >> bit & 1 == 1 {
-                // This line's bytes, its newline included.
-                let upto = (2u64 << bit).wrapping_sub(1);
-                let clean = plain && special & upto == 0 && n < MAX_FIELDS;
-                special &= !upto;
-                let line = Line {
-                    room: block.get(start..).unwrap_or_default(),
-                    len: pos - start,
-                    bounds: clean.then_some(bounds.get(..n + 2).unwrap_or_default()),
-                };
-                f(line)?;
-                count += 1;
-                plain = true;
-                n = 0;
-                start = pos + 1;
-            } else {
+        // The spaces before each newline, then the newline (which ends a line),
+        // then the spaces after the chunk's last newline.
+        let mut spaces = sp;
+        let mut newlines = nl;
+        loop {
+            let next_newline = newlines & newlines.wrapping_neg();
+            let before = match next_newline {
+                0 => spaces,
+                b => spaces & (b - 1),
+            };
+            spaces &= !before;
+            let mut each = before;
+            while each != 0 {
+                let pos = base + each.trailing_zeros() as usize;
+                each &= each - 1;
                 n += 1;
+                if let Some(b) = bounds.get_mut(n.min(BOUNDS - 1)) {
+                    *b = u32::try_from(pos - start).unwrap_or(u32::MAX);
+                }
             }
+            if next_newline == 0 {
+                break;
+            }
+            newlines &= newlines - 1;
+            let bit = next_newline.trailing_zeros();
+            let pos = base + bit as usize;
+            if let Some(b) = bounds.get_mut((n + 1).min(BOUNDS - 1)) {
+                *b = u32::try_from(pos - start).unwrap_or(u32::MAX);
+            }
+            // This line's bytes, its newline included.
+            let upto = (2u64 << bit).wrapping_sub(1);
+            let clean = plain && special & upto == 0 && n < MAX_FIELDS;
+            special &= !upto;
+            let line = Line {
+                room: block.get(start..).unwrap_or_default(),
+                len: pos - start,
+                bounds: clean.then_some(bounds.get(..n + 2).unwrap_or_default()),
+            };
+            f(line)?;
+            count += 1;
+            plain = true;
+            n = 0;
+            start = pos + 1;
         }
         plain &= special == 0;
         base += 64;
