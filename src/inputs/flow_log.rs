@@ -161,7 +161,9 @@ impl FlowTally {
     }
 
     /// Adds another tally (from a worker) to this one.
-    pub fn merge(&mut self, other: FlowTally) {
+    pub fn merge(&mut self, mut other: FlowTally) {
+        // Tables meet as address-ordered lists (a worker's is one already).
+        other.seal();
         self.records += other.records;
         self.rejected += other.rejected;
         self.skipped += other.skipped;
@@ -170,7 +172,6 @@ impl FlowTally {
         self.bad_lines
             .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         self.bad_lines.truncate(MALFORMED_SAMPLES);
-        self.table.merge(other.table);
         self.sealed = table::merge_sorted(std::mem::take(&mut self.sealed), other.sealed);
     }
 }

@@ -54,15 +54,6 @@ impl Seen {
         }
     }
 
-    fn merge(&mut self, o: &Seen) {
-        self.first = self.first.min(o.first);
-        self.last = self.last.max(o.last);
-        if o.flags & SOURCE != 0 && (self.flags & SOURCE == 0 || o.source < self.source) {
-            self.source = o.source;
-        }
-        self.flags |= o.flags;
-    }
-
     fn source(&self) -> Option<IpAddr> {
         (self.flags & SOURCE != 0).then(|| IpAddr::V4(Ipv4Addr::from(self.source)))
     }
@@ -216,49 +207,6 @@ impl Table {
                 .entry(u64::from(i) << 16 | u64::from(port))
                 .or_default()
                 .add(count),
-        }
-    }
-
-    /// The destination address of each slot.
-    fn addresses(&self) -> Vec<u32> {
-        let mut out = vec![0; self.slots.len()];
-        for (&a, &i) in &self.index {
-            if let Some(o) = out.get_mut(i as usize) {
-                *o = a;
-            }
-        }
-        out
-    }
-
-    /// Adds another worker's table to this one.
-    pub(super) fn merge(&mut self, mut o: Table) {
-        if self.slots.len() < o.slots.len() {
-            std::mem::swap(self, &mut o);
-        }
-        let addresses = o.addresses();
-        for (&a, s) in addresses.iter().zip(&o.slots) {
-            let i = self.slot_index(a);
-            if let Some(mine) = self.slots.get_mut(i as usize) {
-                mine.seen.merge(&s.seen);
-            }
-            let used = usize::from(s.used);
-            for (&port, &count) in s.ports.iter().zip(&s.counts).take(used) {
-                self.add_to_slot(i, port, count, |_| {});
-            }
-        }
-        for (key, count) in o.more {
-            let a = addresses.get((key >> 16) as usize).copied().unwrap_or(0);
-            let i = self.slot_index(a);
-            self.add_to_slot(i, key as u16, count, |_| {});
-        }
-        for (k, (c, seen, source)) in o.other {
-            let (mc, ms, msrc) =
-                self.other
-                    .entry(k)
-                    .or_insert((PortCount::default(), Seen::NONE, None));
-            mc.add(c);
-            ms.merge(&seen);
-            *msrc = lowest(*msrc, source);
         }
     }
 
@@ -427,8 +375,8 @@ mod test {
         }
     }
 
-    /// Split across two tables in any way and merged (as tables, or as lists of
-    /// destinations), records give the same destinations as in one table: ports
+    /// Split across two tables in any way, each made a list of destinations and
+    /// the lists merged, records give the same destinations as in one table: ports
     /// beyond the inline ones, IPv6, times and lowest sources included.
     #[test]
     fn merged_tables_equal_one_table() {
@@ -512,13 +460,9 @@ mod test {
                     };
                     t.add_batch(std::slice::from_ref(r));
                 }
-                // Merged as lists of destinations (as workers hand them over)...
-                let lists =
-                    merge_sorted(a.clone().into_destinations(), b.clone().into_destinations());
-                assert_eq!(lists, one, "lists: cut {cut} stride {stride}");
-                // ... or as tables.
-                a.merge(b);
-                assert_eq!(a.into_destinations(), one, "cut {cut} stride {stride}");
+                // Each table as a list of destinations (as workers hand them over).
+                let lists = merge_sorted(a.into_destinations(), b.into_destinations());
+                assert_eq!(lists, one, "cut {cut} stride {stride}");
             }
         }
     }
