@@ -70,8 +70,8 @@ impl Seen {
     }
 }
 
-/// The lower of two sources, `None` counting as unseen.
-fn lowest(a: Option<IpAddr>, b: Option<IpAddr>) -> Option<IpAddr> {
+/// The lower of two values (sources, times), `None` counting as unseen.
+fn lowest<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
     match (a, b) {
         (Some(x), Some(y)) => Some(x.min(y)),
         (x, None) => x,
@@ -311,10 +311,7 @@ impl Destination {
     fn merge(&mut self, o: Destination) {
         self.flows += o.flows;
         self.bytes += o.bytes;
-        self.first_seen = match (self.first_seen, o.first_seen) {
-            (Some(x), Some(y)) => Some(x.min(y)),
-            (x, y) => x.or(y),
-        };
+        self.first_seen = lowest(self.first_seen, o.first_seen);
         self.last_seen = self.last_seen.max(o.last_seen);
         self.sample_source = lowest(self.sample_source, o.sample_source);
         let mine = std::mem::take(&mut self.ports);
