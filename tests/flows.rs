@@ -680,11 +680,14 @@ fn run_stdin(text: &[u8], db: &Path, home: &Path, extra: &[&str], code: i32) -> 
 #[test]
 fn files_and_standard_input_agree_across_block_edges() {
     for shift in [-1i64, 0, 1] {
-        block_edges(shift);
+        block_edges(shift, false);
     }
+    // One of the lines read for detection is longer than the reader's look-ahead
+    // (`SNIFF`, 16 KiB): the blocks start after it all the same.
+    block_edges(0, true);
 }
 
-fn block_edges(shift: i64) {
+fn block_edges(shift: i64, long_head: bool) {
     // The readers' block size (`BLOCK` in src/inputs/flow_log.rs).
     const BLOCK: usize = 1 << 18;
     let dir = tempfile::tempdir().unwrap();
@@ -705,9 +708,13 @@ fn block_edges(shift: i64) {
         text.push_str(s);
     };
     // The reader looks at the first five lines before the blocks begin.
-    for _ in 0..4 {
-        push(&mut text, &record(records), false);
-        records += 1;
+    for i in 0..4 {
+        if long_head && i == 2 {
+            push(&mut text, &format!("{}\n", "z".repeat(40_000)), true);
+        } else {
+            push(&mut text, &record(records), false);
+            records += 1;
+        }
     }
     let edge = text.len() + BLOCK;
     // Records up to the first block's edge, then one line that ends on it (or a

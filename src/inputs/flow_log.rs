@@ -22,6 +22,18 @@ use std::sync::{mpsc, Mutex};
 /// The size of a block: a worker parses the lines that start in one at a time.
 const BLOCK: usize = 1 << 18;
 
+/// The read-ahead of a plain regular file while its first lines are detected: its
+/// workers then read their own blocks from where those lines end, so whatever
+/// this buffer held beyond them is read again; small.
+const SNIFF: usize = 16 * 1024;
+
+/// The read-ahead of standard input, pipes and gzip-compressed files.
+const STREAM_BUFFER: usize = 256 * 1024;
+
+/// How much more a worker reads at a time past its block's end, to the end of the
+/// block's last line: a line or two, since the next block reads those bytes too.
+const READ_ON: usize = 4 * 1024;
+
 /// How many malformed lines are kept with their line numbers.
 pub const MALFORMED_SAMPLES: usize = 10;
 
@@ -391,12 +403,13 @@ fn open(path: &Path) -> Result<Opened, InputError> {
         };
         (Box::new(file), positional)
     };
-    let mut buffered = BufReader::with_capacity(256 * 1024, raw);
+    let capacity = if file.is_some() { SNIFF } else { STREAM_BUFFER };
+    let mut buffered = BufReader::with_capacity(capacity, raw);
     let head = buffered.fill_buf().map_err(cannot)?;
     if head.starts_with(&[0x1f, 0x8b]) {
         Ok(Opened {
             reader: Box::new(BufReader::with_capacity(
-                256 * 1024,
+                STREAM_BUFFER,
                 flate2::bufread::MultiGzDecoder::new(buffered),
             )),
             plain: None,
@@ -504,7 +517,6 @@ pub fn read_log(
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 8);
-    let buffers = workers * 2 + 1;
     let parser = parser.as_ref();
     let results: Vec<WorkerOutput> = match plain {
         // A plain file: each worker reads its own blocks, so they are in its cache
@@ -525,6 +537,7 @@ pub fn read_log(
             with_workers(sources, parser, strict, &shown, || ()).1
         }
         _ => {
+            let buffers = workers * 2 + 1;
             let (tx, rx) = mpsc::channel::<Block>();
             let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
             let rx = Mutex::new(rx);
@@ -747,7 +760,7 @@ impl FileBlocks<'_> {
                 if tail.checked_sub(1).and_then(|t| self.buf.get(t)) == Some(&b'\n') {
                     break;
                 }
-                let n = self.read(pos, 64 * 1024)?;
+                let n = self.read(pos, READ_ON)?;
                 if n == 0 {
                     break;
                 }
