@@ -766,6 +766,119 @@ fn block_edges(shift: i64, long_head: bool) {
     assert_eq!(places(&from_file), places(&from_stdin));
 }
 
+/// A line longer than the readers' limit (`MAX_LINE`, 1 MiB) is a bad line, read
+/// no further than its first bytes, wherever it is: among the lines read for
+/// detection, inside a block, running past several blocks, or last without its
+/// newline. A line of exactly the limit is an ordinary bad line. A file, standard
+/// input and gzip give the same counts, line numbers and reasons, and the records
+/// around those lines count exactly as in a log without them.
+#[test]
+fn lines_over_the_limit_are_bad_lines_read_no_further() {
+    const MAX_LINE: usize = 1 << 20;
+    const BLOCK: usize = 1 << 18;
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let header = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n";
+    let record = |i: usize| {
+        let d = ["5.10.1.1", "6.20.0.9", "8.40.0.1", "10.1.2.3"][i % 4];
+        format!("2 123456789012 eni-0a1 10.0.0.9 {d} 40000 443 6 1 {} 1780000000 1780000060 ACCEPT OK\n", i % 7)
+    };
+    let (mut text, mut clean) = (header.to_string(), header.to_string());
+    let (mut records, mut line) = (0, 1);
+    let mut bad: Vec<(u64, bool)> = Vec::new();
+    let mut add_records = |text: &mut String, clean: &mut String, line: &mut u64, n: usize| {
+        for _ in 0..n {
+            let r = record(records);
+            text.push_str(&r);
+            clean.push_str(&r);
+            records += 1;
+            *line += 1;
+        }
+    };
+    let mut add_bad = |text: &mut String, line: &mut u64, len: usize, newline: bool| {
+        *line += 1;
+        bad.push((*line, len > MAX_LINE));
+        // A plain-looking line: fields of digits, so only its length makes it bad.
+        let mut l = "2 ".repeat(len / 2 + 1);
+        l.truncate(len);
+        text.push_str(&l);
+        if newline {
+            text.push('\n');
+        }
+    };
+    add_records(&mut text, &mut clean, &mut line, 1);
+    // Among the first five lines, read for detection.
+    add_bad(&mut text, &mut line, MAX_LINE + 1, true);
+    add_records(&mut text, &mut clean, &mut line, 3000);
+    // Starting inside a block and running past four more.
+    add_bad(&mut text, &mut line, 5 * BLOCK + 777, true);
+    add_records(&mut text, &mut clean, &mut line, 3000);
+    // Exactly the limit: bad for its fields, not for its length.
+    add_bad(&mut text, &mut line, MAX_LINE, true);
+    add_records(&mut text, &mut clean, &mut line, 3000);
+    // Last, without its newline, three times the limit.
+    add_bad(&mut text, &mut line, 3 * MAX_LINE, false);
+    let p = dir.path().join("long.log");
+    std::fs::write(&p, &text).unwrap();
+    let c = dir.path().join("clean.log");
+    std::fs::write(&c, &clean).unwrap();
+    let gz = dir.path().join("long.log.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(text.as_bytes()).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let from_file = run_with(&p, &db, &[]);
+    let from_stdin = run_stdin(text.as_bytes(), &db, dir.path(), &[], 1);
+    let from_gz = run_with(&gz, &db, &[]);
+    let expected = run_with(&c, &db, &[]);
+    let s = &from_file["summary"];
+    assert_eq!(s["records"], records + bad.len());
+    assert_eq!(s["malformed"], bad.len());
+    assert_eq!(s["classes"], expected["summary"]["classes"]);
+    assert_eq!(
+        s["bytes_by_country"],
+        expected["summary"]["bytes_by_country"]
+    );
+    assert_eq!(from_file["destinations"], expected["destinations"]);
+    let places: Vec<(u64, bool)> = from_file["malformed_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            let reason = b["reason"].as_str().unwrap();
+            (
+                b["line"].as_u64().unwrap(),
+                reason.starts_with("longer than 1 MiB"),
+            )
+        })
+        .collect();
+    assert_eq!(places, bad);
+    let reasons = |doc: &Value| -> Vec<(Value, Value)> {
+        let bad = doc["malformed_lines"].as_array().unwrap();
+        bad.iter()
+            .map(|b| (b["line"].clone(), b["reason"].clone()))
+            .collect()
+    };
+    for other in [&from_stdin, &from_gz] {
+        assert_eq!(from_file["summary"], other["summary"]);
+        assert_eq!(from_file["destinations"], other["destinations"]);
+        assert_eq!(reasons(&from_file), reasons(other));
+    }
+    // With --strict the first such line stops the run, and is named.
+    let o = residency(&[
+        "flows",
+        p.to_str().unwrap(),
+        "--geodb",
+        db.to_str().unwrap(),
+        "--strict",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("long.log:3:") && stderr(&o).contains("longer than 1 MiB"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 fn egress_address(
     ip: &str,
     country: &str,

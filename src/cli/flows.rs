@@ -29,7 +29,8 @@ Every accepted flow is classed by its destination: internal (private, loopback, 
 ULA, documentation; the cloud metadata address is counted apart), eea, adequate, conditional (US,
 CA: adequacy only for certified recipients), third_country, or unknown (no geodb record).
 Rejected, NODATA and SKIPDATA records carry no transfer and are counted apart. Bad lines are
-counted and the first ones reported with their line numbers; --strict makes any bad line an error.";
+counted and the first ones reported with their line numbers (a line over 1 MiB is a bad line,
+and the rest of it is not read); --strict makes any bad line an error.";
 
 /// Arguments of `flows`.
 #[derive(Debug, Args)]

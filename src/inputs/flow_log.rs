@@ -34,6 +34,19 @@ const STREAM_BUFFER: usize = 256 * 1024;
 /// block's last line: a line or two, since the next block reads those bytes too.
 const READ_ON: usize = 4 * 1024;
 
+/// The longest line read: a longer one is a bad line, and the readers skip what
+/// follows its first `MAX_LINE + 1` bytes rather than hold it, so that memory
+/// stays bounded whatever the input (a flow record is a few hundred bytes).
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Why a line longer than [`MAX_LINE`] is bad.
+fn overlong() -> String {
+    format!(
+        "longer than {} MiB (a flow record is a few hundred bytes); the rest of the line was not read",
+        MAX_LINE >> 20
+    )
+}
+
 /// How many malformed lines are kept with their line numbers.
 pub const MALFORMED_SAMPLES: usize = 10;
 
@@ -235,8 +248,8 @@ pub trait LineParser: Send {
             // does not take go to the full parser.
             fast::lines(block, |line| {
                 let parsed = match line.bounds {
-                    Some(_) => self.parse_plain(&line),
-                    None => None,
+                    Some(_) if line.len <= MAX_LINE => self.parse_plain(&line),
+                    _ => None,
                 };
                 let done = match parsed {
                     Some(p) => fold(p, &at, tally, &mut batch),
@@ -272,6 +285,9 @@ fn process_line<P: LineParser + ?Sized>(
     tally: &mut FlowTally,
     batch: &mut Vec<FlowRecord>,
 ) -> Result<(), InputError> {
+    if bytes.len() > MAX_LINE {
+        return fold(Parsed::Bad(overlong()), at, tally, batch);
+    }
     let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
     let blank = bytes.first().is_none_or(|b| b.is_ascii_whitespace())
         && bytes.iter().all(u8::is_ascii_whitespace);
@@ -459,6 +475,18 @@ pub fn detect(file: &str, head: &[String]) -> Result<FlowFormat, InputError> {
     ))
 }
 
+/// Reads one line into `buf` (cleared first), keeping at most `MAX_LINE + 1` bytes
+/// of it: a longer line's first bytes stand for it (a bad line), and the rest is
+/// skipped. Returns the bytes consumed, 0 at the end.
+fn read_line_capped(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    buf.clear();
+    let n = reader.take(MAX_LINE as u64 + 1).read_until(b'\n', buf)?;
+    if n > MAX_LINE && buf.last() != Some(&b'\n') {
+        return Ok(n + reader.skip_until(b'\n')?);
+    }
+    Ok(n)
+}
+
 /// Reads one log, folding records into `tally`.
 pub fn read_log(
     path: &Path,
@@ -475,10 +503,7 @@ pub fn read_log(
     let mut pending: Vec<String> = Vec::new();
     // Peek at the first lines for detection without losing them.
     while pending.len() < 5 {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| cannot_read(&shown, e))?;
+        let n = read_line_capped(reader.as_mut(), &mut buf).map_err(|e| cannot_read(&shown, e))?;
         if n == 0 {
             break;
         }
@@ -752,10 +777,18 @@ impl FileBlocks<'_> {
         if first >= want {
             return Ok(Some(0..0));
         }
-        // Read on to the end of the last line (or of the file).
+        // Read on to the end of the last line (or of the file), or until it is
+        // longer than `MAX_LINE`: then its first `MAX_LINE + 1` bytes stand for it
+        // (a bad line), and the blocks after skip the rest (they start after a newline).
         let mut pos = from + got as u64;
         if got == want {
+            let read = self.buf.get(first..got).unwrap_or_default();
+            let last_start = memchr::memrchr(b'\n', read).map_or(first, |p| first + p + 1);
             loop {
+                if self.filled - last_start > MAX_LINE {
+                    self.filled = last_start + MAX_LINE + 1;
+                    break;
+                }
                 let tail = self.filled;
                 if tail.checked_sub(1).and_then(|t| self.buf.get(t)) == Some(&b'\n') {
                     break;
@@ -832,9 +865,12 @@ fn read_blocks(
 ) -> std::io::Result<()> {
     let mut made = 0;
     let mut carry: Vec<u8> = Vec::new();
+    // A buffer that held no whole line, kept for the next read (it must not be
+    // dropped: it counts among the `buffers` made).
+    let mut spare: Option<Vec<u8>> = None;
     let mut seq = 0;
     loop {
-        let mut data = match back.try_recv() {
+        let mut data = match spare.take().map_or_else(|| back.try_recv(), Ok) {
             Ok(buf) => buf,
             Err(_) if made < buffers => {
                 made += 1;
@@ -873,8 +909,16 @@ fn read_blocks(
                     len = pos + 1;
                 }
                 None => {
-                    // One line longer than a buffer: keep it and read on with a bigger one.
+                    // One line longer than a buffer: keep it and read on with a
+                    // bigger one, up to `MAX_LINE`; past that its first `MAX_LINE + 1`
+                    // bytes stand for it (a bad line) and the rest is skipped.
                     carry.extend_from_slice(data.get(..len).unwrap_or_default());
+                    if carry.len() > MAX_LINE {
+                        carry.truncate(MAX_LINE + 1);
+                        reader.skip_until(b'\n')?;
+                        carry.push(b'\n');
+                    }
+                    spare = Some(data);
                     continue;
                 }
             }
@@ -913,4 +957,102 @@ pub fn address(field: &str) -> Result<Option<IpAddr>, String> {
         .parse::<IpAddr>()
         .map(Some)
         .map_err(|_| format!("`{field}` is not an IP address"))
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    /// A log whose second line is `long` bytes (no newline inside), between two
+    /// short lines.
+    fn with_long_line(long: usize) -> Vec<u8> {
+        let mut text = b"first\n".to_vec();
+        text.resize(text.len() + long, b'x');
+        text.extend_from_slice(b"\nlast\n");
+        text
+    }
+
+    /// The lines read for detection hold at most `MAX_LINE + 1` bytes of a line,
+    /// and the reader goes on after the line's end.
+    #[test]
+    fn a_head_line_is_kept_to_the_limit() {
+        for long in [MAX_LINE - 1, MAX_LINE, MAX_LINE + 1, 5 * MAX_LINE] {
+            let text = with_long_line(long);
+            let mut reader = std::io::Cursor::new(&text);
+            let mut buf = Vec::new();
+            assert_eq!(read_line_capped(&mut reader, &mut buf).unwrap(), 6);
+            let n = read_line_capped(&mut reader, &mut buf).unwrap();
+            assert_eq!(n, long + 1, "the whole line is consumed");
+            assert_eq!(buf.len(), (long + 1).min(MAX_LINE + 1));
+            read_line_capped(&mut reader, &mut buf).unwrap();
+            assert_eq!(buf, b"last\n");
+        }
+    }
+
+    /// A worker reading a plain file holds at most `MAX_LINE + 1` bytes of a line
+    /// that starts in its block, however long the line.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_block_holds_a_long_line_to_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("long.log");
+        std::fs::write(&p, with_long_line(6 * MAX_LINE)).unwrap();
+        let file = std::fs::File::open(&p).unwrap();
+        let next = std::sync::atomic::AtomicU64::new(0);
+        let mut blocks = FileBlocks {
+            file: &file,
+            next: &next,
+            start: 0,
+            end: file.metadata().unwrap().len(),
+            buf: Vec::new(),
+            filled: 0,
+        };
+        let lines = blocks.fill(0).unwrap().unwrap();
+        assert_eq!(lines, 0..6 + MAX_LINE + 1);
+        assert!(
+            blocks.buf.len() <= MAX_LINE + READ_ON + 6,
+            "{}",
+            blocks.buf.len()
+        );
+        // The blocks inside the line hold no line; the one it ends in starts after it.
+        let mut seen = Vec::new();
+        for k in 1.. {
+            match blocks.fill(k).unwrap() {
+                None => break,
+                Some(r) => seen.extend_from_slice(&blocks.buf[r]),
+            }
+        }
+        assert_eq!(seen, b"last\n");
+    }
+
+    /// The reader thread holds at most about `MAX_LINE` bytes of a line, whatever
+    /// its length, reuses a buffer that held no whole line (it must not be lost:
+    /// the buffers are counted), and sends the line's first bytes for it.
+    #[test]
+    fn streamed_blocks_hold_a_long_line_to_the_limit() {
+        let text = with_long_line(7 * MAX_LINE + 3);
+        let (tx, rx) = mpsc::channel::<Block>();
+        let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
+        // One buffer: a buffer kept from the workers would stall the reader.
+        let reader = std::thread::spawn(move || {
+            let mut input = std::io::Cursor::new(text);
+            read_blocks(&mut input, &tx, &back_rx, 1)
+        });
+        let (mut lines, mut largest) = (Vec::new(), 0);
+        loop {
+            let block = match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+                Ok(block) => block,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("the reader stalled"),
+            };
+            largest = largest.max(block.data.len());
+            for line in block.data[..block.len].split_inclusive(|&b| b == b'\n') {
+                lines.push(line.len());
+            }
+            let _ = back_tx.send(block.data);
+        }
+        reader.join().unwrap().unwrap();
+        assert_eq!(lines, [6, MAX_LINE + 2, 5]);
+        assert!(largest <= MAX_LINE + 2 * BLOCK, "{largest}");
+    }
 }
