@@ -1025,6 +1025,82 @@ mod test {
         assert_eq!(seen, b"last\n");
     }
 
+    /// Blocks of a plain file, read as the workers read them, one after another.
+    #[cfg(unix)]
+    fn file_blocks(file: &std::fs::File, end: u64) -> Vec<u8> {
+        let next = std::sync::atomic::AtomicU64::new(0);
+        let mut blocks = FileBlocks {
+            file,
+            next: &next,
+            start: 0,
+            end,
+            buf: Vec::new(),
+            filled: 0,
+        };
+        let mut seen = Vec::new();
+        while let Some((_, lines)) = blocks.next() {
+            seen.extend_from_slice(lines.unwrap());
+        }
+        seen
+    }
+
+    /// A file that is shorter than it was when opened (truncated or rotated while
+    /// it is read) gives the lines it still has, once each; one that grew gives the
+    /// lines that start before the size it had, the last one whole.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_that_changed_size_gives_whole_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("changing.log");
+        let line = |i: usize| format!("line {i} {}\n", "x".repeat(i % 300));
+        let text: String = (0..6000).map(line).collect();
+        assert!(text.len() > 3 * BLOCK);
+        std::fs::write(&p, &text).unwrap();
+        let file = std::fs::File::open(&p).unwrap();
+        // Opened when it was ten blocks longer.
+        assert_eq!(
+            file_blocks(&file, text.len() as u64 + 10 * BLOCK as u64),
+            text.as_bytes()
+        );
+        // Opened when it was 1.5 blocks long: every line that started by then.
+        let then = BLOCK as u64 * 3 / 2;
+        let upto = text[..then as usize].rfind('\n').unwrap() + 1;
+        let upto = upto + text[upto..].find('\n').unwrap() + 1;
+        assert_eq!(file_blocks(&file, then), &text.as_bytes()[..upto]);
+    }
+
+    /// A positional read that fails stops the worker with an error that names the
+    /// file and says why, in the block it happened.
+    #[cfg(unix)]
+    #[test]
+    fn a_failed_read_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("unreadable.log");
+        std::fs::write(
+            &p,
+            "2 123456789012 eni-1 10.0.0.1 5.1.1.1 1 443 6 1 10 1 2 ACCEPT OK\n",
+        )
+        .unwrap();
+        // Opened for writing only: reading it fails (EBADF).
+        let file = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+        let next = std::sync::atomic::AtomicU64::new(0);
+        let mut blocks = FileBlocks {
+            file: &file,
+            next: &next,
+            start: 0,
+            end: 64,
+            buf: Vec::new(),
+            filled: 0,
+        };
+        let mut parser = vpc::VpcParser::default();
+        let out = worker(&mut parser, &mut blocks, false, "unreadable.log");
+        let (seq, e) = out.error.unwrap();
+        assert_eq!(seq, 0);
+        assert_eq!(e.file, "unreadable.log");
+        assert!(e.message.starts_with("cannot read: "), "{}", e.message);
+        assert_eq!(out.tally.records, 0);
+    }
+
     /// The reader thread holds at most about `MAX_LINE` bytes of a line, whatever
     /// its length, reuses a buffer that held no whole line (it must not be lost:
     /// the buffers are counted), and sends the line's first bytes for it.
