@@ -243,7 +243,7 @@ fn place(
         let top = d
             .ports
             .iter()
-            .max_by(|a, b| a.1.bytes.cmp(&b.1.bytes).then(b.0.cmp(&a.0)))
+            .max_by(|a, b| a.1.bytes.cmp(&b.1.bytes).then_with(|| b.0.cmp(&a.0)))
             .map(|(port, _)| format!("{}:{port}", network_of(*ip)));
         out.push(EgressAddress {
             ip: *ip,
@@ -296,7 +296,7 @@ impl NetworkRows {
     /// rows there are in all.
     fn top(mut self, n: usize) -> (Vec<NetworkPort>, usize) {
         let order = |a: &(IpAddr, u16, u64, u64), b: &(IpAddr, u16, u64, u64)| {
-            b.3.cmp(&a.3).then((a.0, a.1).cmp(&(b.0, b.1)))
+            b.3.cmp(&a.3).then_with(|| (a.0, a.1).cmp(&(b.0, b.1)))
         };
         let total = self.rows.len();
         if total > n && n > 0 {
@@ -461,7 +461,11 @@ pub fn summarise(
         (c.networks, c.networks_total) = n.top(TOP_NETWORKS);
         out.push(c);
     }
-    out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.country.cmp(&b.country)));
+    out.sort_by(|a, b| {
+        b.bytes
+            .cmp(&a.bytes)
+            .then_with(|| a.country.cmp(&b.country))
+    });
     Ok((s, out))
 }
 
@@ -501,7 +505,6 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     let policy = crate::policies::load(&args.policy)?;
     let traffic = tally.take_destinations();
     let mut addresses = egress_addresses(&traffic, &geo, &geodb)?;
-    let (summary, destinations) = summarise(&tally, &traffic, &addresses, &knowledge, as_of)?;
     for a in &mut addresses {
         if let Some((provider, region, _)) = ranges.lookup(a.ip) {
             let source = ranges_file
@@ -512,7 +515,16 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
             a.source = format!("{provider} {region} ({source})");
         }
     }
-    let mut findings = evaluate_egress(&addresses, &policy.policy, &knowledge.legal, as_of);
+    // The summary and the findings read the same addresses: one on each core.
+    let (summarised, mut findings) = std::thread::scope(|scope| {
+        let summary = scope.spawn(|| summarise(&tally, &traffic, &addresses, &knowledge, as_of));
+        let findings = evaluate_egress(&addresses, &policy.policy, &knowledge.legal, as_of);
+        let summary = summary
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("summarising the flows failed")));
+        (summary, findings)
+    });
+    let (summary, destinations) = summarised?;
     findings
         .sort_by(|a, b| (a.severity, a.rule, &a.subject).cmp(&(b.severity, b.rule, &b.subject)));
     let worst = findings

@@ -115,7 +115,7 @@ pub fn evaluate_egress(
     for (country, mut g) in groups {
         // The three networks:ports with the most bytes from one address, each once.
         g.tops
-            .sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+            .sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
         let mut top: Vec<&str> = Vec::with_capacity(3);
         for &(_, t) in &g.tops {
             if top.len() == 3 {
