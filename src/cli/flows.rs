@@ -505,6 +505,7 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     let policy = crate::policies::load(&args.policy)?;
     let traffic = tally.take_destinations();
     let mut addresses = egress_addresses(&traffic, &geo, &geodb)?;
+    let (summary, destinations) = summarise(&tally, &traffic, &addresses, &knowledge, as_of)?;
     for a in &mut addresses {
         if let Some((provider, region, _)) = ranges.lookup(a.ip) {
             let source = ranges_file
@@ -515,16 +516,7 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
             a.source = format!("{provider} {region} ({source})");
         }
     }
-    // The summary and the findings read the same addresses: one on each core.
-    let (summarised, mut findings) = std::thread::scope(|scope| {
-        let summary = scope.spawn(|| summarise(&tally, &traffic, &addresses, &knowledge, as_of));
-        let findings = evaluate_egress(&addresses, &policy.policy, &knowledge.legal, as_of);
-        let summary = summary
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("summarising the flows failed")));
-        (summary, findings)
-    });
-    let (summary, destinations) = summarised?;
+    let mut findings = evaluate_egress(&addresses, &policy.policy, &knowledge.legal, as_of);
     findings
         .sort_by(|a, b| (a.severity, a.rule, &a.subject).cmp(&(b.severity, b.rule, &b.subject)));
     let worst = findings
