@@ -409,13 +409,7 @@ fn generic_json_lines_and_csv_with_a_column_mapping() {
     check(&doc, false);
     assert_eq!(doc["inputs"][0]["format"], "csv");
     // Without the mapping the header has no destination column.
-    let o = residency(&[
-        "flows",
-        c.to_str().unwrap(),
-        "--geodb",
-        db.to_str().unwrap(),
-        "--strict",
-    ]);
+    let o = strict(&c, &db);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--columns dst=NAME"), "{}", stderr(&o));
     let o = residency(&["flows", c.to_str().unwrap(), "--columns", "dest=peer"]);
@@ -440,13 +434,7 @@ fn strict_and_unrecognisable_input_exit_2() {
     let db = geodb(dir.path());
     let p = dir.path().join("vpc.log");
     std::fs::write(&p, vpc(true, false)).unwrap();
-    let o = residency(&[
-        "flows",
-        p.to_str().unwrap(),
-        "--geodb",
-        db.to_str().unwrap(),
-        "--strict",
-    ]);
+    let o = strict(&p, &db);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("vpc.log:25:"), "{}", stderr(&o));
     let junk = dir.path().join("notes.txt");
@@ -465,7 +453,7 @@ fn large_logs_split_into_blocks_keep_counts_and_line_numbers() {
     let dir = tempfile::tempdir().unwrap();
     let db = geodb(dir.path());
     let p = dir.path().join("big.log");
-    let mut text = String::from("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n");
+    let mut text = String::from(VPC_HEADER);
     let dests = ["5.10.1.1", "6.20.0.9", "8.40.0.1", "10.1.2.3"];
     for i in 0..40_000u64 {
         let line = i + 2; // the header is line 1
@@ -507,13 +495,7 @@ fn large_logs_split_into_blocks_keep_counts_and_line_numbers() {
         s["classes"]["internal"], 9_999,
         "the broken line replaced an internal flow"
     );
-    let o = residency(&[
-        "flows",
-        p.to_str().unwrap(),
-        "--geodb",
-        db.to_str().unwrap(),
-        "--strict",
-    ]);
+    let o = strict(&p, &db);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("big.log:31337:"), "{}", stderr(&o));
 }
@@ -672,6 +654,38 @@ fn run_stdin(text: &[u8], db: &Path, home: &Path, extra: &[&str], code: i32) -> 
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The header line of the default VPC format.
+const VPC_HEADER: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n";
+
+/// Record `i` of the block-edge logs: four destinations in turn, bytes `i % 7`.
+fn edge_record(i: usize) -> String {
+    let d = ["5.10.1.1", "6.20.0.9", "8.40.0.1", "10.1.2.3"][i % 4];
+    format!(
+        "2 123456789012 eni-0a1 10.0.0.9 {d} 40000 443 6 1 {} 1780000000 1780000060 ACCEPT OK\n",
+        i % 7
+    )
+}
+
+/// Each malformed line's number and reason (not its file, which differs
+/// between a path and standard input).
+fn bad_lines(doc: &Value) -> Vec<(Value, Value)> {
+    let bad = doc["malformed_lines"].as_array().unwrap();
+    bad.iter()
+        .map(|b| (b["line"].clone(), b["reason"].clone()))
+        .collect()
+}
+
+/// Runs `flows --strict` on a log.
+fn strict(log: &Path, db: &Path) -> std::process::Output {
+    residency(&[
+        "flows",
+        log.to_str().unwrap(),
+        "--geodb",
+        db.to_str().unwrap(),
+        "--strict",
+    ])
+}
+
 /// A file and the same bytes on standard input give the same counts and line
 /// numbers, with lines longer than a block, lines ending right at, just before
 /// and just after the first block's edge, and a last line without its newline.
@@ -692,11 +706,7 @@ fn block_edges(shift: i64, long_head: bool) {
     const BLOCK: usize = 1 << 18;
     let dir = tempfile::tempdir().unwrap();
     let db = geodb(dir.path());
-    let record = |i: usize| {
-        let d = ["5.10.1.1", "6.20.0.9", "8.40.0.1", "10.1.2.3"][i % 4];
-        format!("2 123456789012 eni-0a1 10.0.0.9 {d} 40000 443 6 1 {} 1780000000 1780000060 ACCEPT OK\n", i % 7)
-    };
-    let mut text = String::from("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n");
+    let mut text = String::from(VPC_HEADER);
     let mut records = 0;
     let mut bad = Vec::new();
     let mut line = 1;
@@ -712,7 +722,7 @@ fn block_edges(shift: i64, long_head: bool) {
         if long_head && i == 2 {
             push(&mut text, &format!("{}\n", "z".repeat(40_000)), true);
         } else {
-            push(&mut text, &record(records), false);
+            push(&mut text, &edge_record(records), false);
             records += 1;
         }
     }
@@ -720,7 +730,7 @@ fn block_edges(shift: i64, long_head: bool) {
     // Records up to the first block's edge, then one line that ends on it (or a
     // byte before or after it).
     while text.len() + 200 < edge {
-        push(&mut text, &record(records), false);
+        push(&mut text, &edge_record(records), false);
         records += 1;
     }
     let filler = (edge as i64 - text.len() as i64 - 1 + shift) as usize;
@@ -733,11 +743,11 @@ fn block_edges(shift: i64, long_head: bool) {
         true,
     );
     for _ in 0..20_000 {
-        push(&mut text, &record(records), false);
+        push(&mut text, &edge_record(records), false);
         records += 1;
     }
     // The last record without its newline.
-    let last = record(records);
+    let last = edge_record(records);
     push(&mut text, last.trim_end(), false);
     records += 1;
     let malformed = bad.len();
@@ -757,13 +767,7 @@ fn block_edges(shift: i64, long_head: bool) {
     assert_eq!(lines, bad.iter().map(|&l| l as u64).collect::<Vec<_>>());
     assert_eq!(from_file["summary"], from_stdin["summary"]);
     assert_eq!(from_file["destinations"], from_stdin["destinations"]);
-    let places = |doc: &Value| -> Vec<(Value, Value)> {
-        let bad = doc["malformed_lines"].as_array().unwrap();
-        bad.iter()
-            .map(|b| (b["line"].clone(), b["reason"].clone()))
-            .collect()
-    };
-    assert_eq!(places(&from_file), places(&from_stdin));
+    assert_eq!(bad_lines(&from_file), bad_lines(&from_stdin));
 }
 
 /// A line longer than the readers' limit (`MAX_LINE`, 1 MiB) is a bad line, read
@@ -778,17 +782,13 @@ fn lines_over_the_limit_are_bad_lines_read_no_further() {
     const BLOCK: usize = 1 << 18;
     let dir = tempfile::tempdir().unwrap();
     let db = geodb(dir.path());
-    let header = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n";
-    let record = |i: usize| {
-        let d = ["5.10.1.1", "6.20.0.9", "8.40.0.1", "10.1.2.3"][i % 4];
-        format!("2 123456789012 eni-0a1 10.0.0.9 {d} 40000 443 6 1 {} 1780000000 1780000060 ACCEPT OK\n", i % 7)
-    };
+    let header = VPC_HEADER;
     let (mut text, mut clean) = (header.to_string(), header.to_string());
     let (mut records, mut line) = (0, 1);
     let mut bad: Vec<(u64, bool)> = Vec::new();
     let mut add_records = |text: &mut String, clean: &mut String, line: &mut u64, n: usize| {
         for _ in 0..n {
-            let r = record(records);
+            let r = edge_record(records);
             text.push_str(&r);
             clean.push_str(&r);
             records += 1;
@@ -852,25 +852,13 @@ fn lines_over_the_limit_are_bad_lines_read_no_further() {
         })
         .collect();
     assert_eq!(places, bad);
-    let reasons = |doc: &Value| -> Vec<(Value, Value)> {
-        let bad = doc["malformed_lines"].as_array().unwrap();
-        bad.iter()
-            .map(|b| (b["line"].clone(), b["reason"].clone()))
-            .collect()
-    };
     for other in [&from_stdin, &from_gz] {
         assert_eq!(from_file["summary"], other["summary"]);
         assert_eq!(from_file["destinations"], other["destinations"]);
-        assert_eq!(reasons(&from_file), reasons(other));
+        assert_eq!(bad_lines(&from_file), bad_lines(other));
     }
     // With --strict the first such line stops the run, and is named.
-    let o = residency(&[
-        "flows",
-        p.to_str().unwrap(),
-        "--geodb",
-        db.to_str().unwrap(),
-        "--strict",
-    ]);
+    let o = strict(&p, &db);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("long.log:3:") && stderr(&o).contains("longer than 1 MiB"),
