@@ -337,16 +337,14 @@ fn network_key(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The network of [`network_key`] as text: `a.b.c.0/24`, or `a:b:c::/48` (its
+/// three groups always written, zero or not).
 fn network_of(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            format!("{a}.{b}.{c}.0/24")
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            let g = |i: usize| s.get(i).copied().unwrap_or(0);
-            format!("{:x}:{:x}:{:x}::/48", g(0), g(1), g(2))
+    match network_key(ip) {
+        IpAddr::V4(net) => format!("{net}/24"),
+        IpAddr::V6(net) => {
+            let [a, b, c, ..] = net.segments();
+            format!("{a:x}:{b:x}:{c:x}::/48")
         }
     }
 }
@@ -725,6 +723,15 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
 mod test {
     use super::*;
     use crate::inputs::flow_log::PortCount;
+
+    /// Networks are named by their /24 or /48, the three IPv6 groups always written.
+    #[test]
+    fn networks_are_named_by_their_prefix() {
+        let net = |s: &str| network_of(s.parse().unwrap());
+        assert_eq!(net("203.0.113.77"), "203.0.113.0/24");
+        assert_eq!(net("2a00:1450:4001:81c::200e"), "2a00:1450:4001::/48");
+        assert_eq!(net("2a00::1"), "2a00:0:0::/48");
+    }
 
     /// Destinations added in address order, several per network and port, give
     /// the rows a plain map gives; the top rows are the ones with the most bytes,
