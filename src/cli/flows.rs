@@ -2,7 +2,7 @@
 
 use super::common::{open_geodb, parse_as_of, today};
 use super::ExitStatus;
-use crate::engine::egress::EgressAddress;
+use crate::engine::egress::{lowest, EgressAddress};
 use crate::engine::{evaluate_egress, Class};
 use crate::geo::ranges::{CloudRanges, RangesFirst};
 use crate::geo::{classify, GeoAnswer, METADATA_ADDRESS};
@@ -437,17 +437,9 @@ pub fn summarise(
         e.flows += d.flows;
         e.bytes += d.bytes;
         e.addresses += 1;
-        e.first_seen = match (e.first_seen, d.first_seen) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        e.last_seen = match (e.last_seen, d.last_seen) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-        if e.sample_source.is_none() || d.sample_source.is_some_and(|s| Some(s) < e.sample_source) {
-            e.sample_source = d.sample_source.or(e.sample_source);
-        }
+        e.first_seen = lowest(e.first_seen, d.first_seen);
+        e.last_seen = e.last_seen.max(d.last_seen);
+        e.sample_source = lowest(e.sample_source, d.sample_source);
         n.add(network_key(*ip), &d.ports);
     }
     let mut out = Vec::with_capacity(by_key.len());

@@ -97,14 +97,8 @@ pub fn evaluate_egress(
         g.flows += a.flows;
         g.bytes += a.bytes;
         g.addresses += 1;
-        g.first = match (g.first, a.first_seen) {
-            (Some(x), Some(y)) => Some(x.min(y)),
-            (x, y) => x.or(y),
-        };
-        g.last = match (g.last, a.last_seen) {
-            (Some(x), Some(y)) => Some(x.max(y)),
-            (x, y) => x.or(y),
-        };
+        g.first = lowest(g.first, a.first_seen);
+        g.last = g.last.max(a.last_seen);
         if g.sample.is_none() {
             g.sample = a.sample_source;
         }
@@ -187,6 +181,16 @@ pub fn evaluate_egress(
         }
     }
     out
+}
+
+/// The lower of two values (times, sources), `None` counting as unseen: the
+/// earliest first-seen, the lowest sample source. (The latest is `Option::max`.)
+pub fn lowest<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
 }
 
 fn expired(id: &str, name: &str, on: Date) -> Finding {

@@ -5,6 +5,7 @@
 //! either end, a sixth port) goes to ordinary maps.
 
 use super::{Destination, FlowRecord, PortCount};
+use crate::engine::egress::lowest;
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -67,15 +68,6 @@ impl Seen {
             d.last_seen = Some(d.last_seen.map_or(self.last, |l| l.max(self.last)));
         }
         d.sample_source = lowest(d.sample_source, source);
-    }
-}
-
-/// The lower of two values (sources, times), `None` counting as unseen.
-fn lowest<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, None) => x,
-        (None, y) => y,
     }
 }
 
