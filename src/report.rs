@@ -1,6 +1,7 @@
 //! Reporters: one finding model, one file per output format, all writing to `io::Write`.
 
 pub mod compliance;
+pub mod flows;
 pub mod github;
 pub mod json;
 pub mod junit;

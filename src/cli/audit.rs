@@ -172,7 +172,7 @@ pub fn record_flows(
     geodb: &str,
     as_of: time::Date,
     paths: &[&str],
-    summary: &super::flows::FlowSummary,
+    summary: &crate::report::flows::FlowSummary,
 ) -> anyhow::Result<i64> {
     let s = crate::engine::Summary::tally(findings, 0, 0);
     let run = RunRow {

@@ -7,13 +7,11 @@ use crate::engine::{evaluate_egress, Class};
 use crate::geo::ranges::{CloudRanges, RangesFirst};
 use crate::geo::{classify, GeoAnswer, METADATA_ADDRESS};
 use crate::inputs::flow_log::generic::ColumnMap;
-use crate::inputs::flow_log::{read_log, BadLine, Destination, FlowFormat, FlowTally};
+use crate::inputs::flow_log::{read_log, Destination, FlowFormat, FlowTally};
 use crate::knowledge::countries::country_name;
 use crate::knowledge::Knowledge;
-use crate::report::Tool;
+use crate::report::flows::{self, CountryTraffic, FlowReport, FlowSummary, InputMeta, NetworkPort};
 use clap::{Args, ValueEnum};
-use serde::Serialize;
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -91,106 +89,6 @@ pub enum FlowsFormat {
     Csv,
     /// Markdown: verdict, traffic per country, findings.
     Markdown,
-}
-
-/// Per-class counts of accepted flows.
-#[derive(Debug, Default, Serialize)]
-pub struct Classes {
-    /// Internal destinations.
-    pub internal: u64,
-    /// EEA.
-    pub eea: u64,
-    /// Adequate.
-    pub adequate: u64,
-    /// Conditional adequacy (US, CA).
-    pub conditional: u64,
-    /// No adequacy.
-    pub third_country: u64,
-    /// No geodb record.
-    pub unknown: u64,
-}
-
-/// The `summary` of a flow report.
-#[derive(Debug, Default, Serialize)]
-pub struct FlowSummary {
-    /// Data records read.
-    pub records: u64,
-    /// Rejected records.
-    pub rejected: u64,
-    /// NODATA / SKIPDATA records.
-    pub skipped: u64,
-    /// Bad lines.
-    pub malformed: u64,
-    /// Accepted flows per destination class.
-    pub classes: Classes,
-    /// Accepted flows to the cloud metadata address (also counted as internal).
-    pub metadata_flows: u64,
-    /// Accepted flows to public destinations per country (`unknown` for geodb misses).
-    pub flows_by_country: BTreeMap<String, u64>,
-    /// Bytes to public destinations per country (`unknown` for geodb misses).
-    pub bytes_by_country: BTreeMap<String, u64>,
-}
-
-/// Traffic to one network and port.
-#[derive(Debug, Serialize)]
-pub struct NetworkPort {
-    /// The destination /24 (IPv4) or /48 (IPv6).
-    pub network: String,
-    /// Destination port.
-    pub port: u16,
-    /// Flows.
-    pub flows: u64,
-    /// Bytes.
-    pub bytes: u64,
-}
-
-/// Traffic to one destination country (or `internal` / `unknown`).
-#[derive(Debug, Serialize)]
-pub struct CountryTraffic {
-    /// ISO code, `internal` or `unknown`.
-    pub country: String,
-    /// Country name.
-    pub name: String,
-    /// Class.
-    pub class: Class,
-    /// Flows.
-    pub flows: u64,
-    /// Bytes.
-    pub bytes: u64,
-    /// Distinct destination addresses.
-    pub addresses: u64,
-    /// Earliest start (Unix seconds).
-    pub first_seen: Option<u64>,
-    /// Latest end (Unix seconds).
-    pub last_seen: Option<u64>,
-    /// A source that sent traffic there.
-    pub sample_source: Option<IpAddr>,
-    /// Per network and port, most bytes first (the top 100).
-    pub networks: Vec<NetworkPort>,
-    /// How many network and port pairs there are in all.
-    pub networks_total: usize,
-}
-
-#[derive(Serialize)]
-struct InputMeta {
-    path: String,
-    format: FlowFormat,
-}
-
-#[derive(Serialize)]
-struct Report<'a> {
-    schema_version: u32,
-    tool: Tool,
-    as_of: String,
-    policy: &'a str,
-    policy_hash: &'a str,
-    adequacy_list_date: &'a str,
-    geodb: &'a str,
-    inputs: Vec<InputMeta>,
-    summary: FlowSummary,
-    findings: &'a [crate::engine::Finding],
-    destinations: Vec<CountryTraffic>,
-    malformed_lines: &'a [BadLine],
 }
 
 /// Accepted traffic per destination address, in address order.
@@ -346,14 +244,6 @@ fn network_of(ip: IpAddr) -> String {
             let [a, b, c, ..] = net.segments();
             format!("{a:x}:{b:x}:{c:x}::/48")
         }
-    }
-}
-
-/// `DE Germany`, or just the name for internal and unplaced destinations.
-fn destination_label(c: &CountryTraffic) -> String {
-    match c.class {
-        Class::Internal | Class::Unknown => c.name.clone(),
-        _ => format!("{} {}", c.country, c.name),
     }
 }
 
@@ -528,172 +418,24 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
             &summary,
         )?;
     }
+    let report = FlowReport {
+        as_of,
+        policy_name: &policy.policy.name,
+        policy_hash: &policy.hash,
+        adequacy_list_date: &knowledge.legal.list_date,
+        geodb: &geodb,
+        inputs,
+        summary,
+        findings: &findings,
+        destinations,
+        malformed_lines: &tally.bad_lines,
+    };
     let mut buf = Vec::new();
     match args.format {
-        FlowsFormat::Json => {
-            let report = Report {
-                schema_version: 1,
-                tool: Tool::default(),
-                as_of: as_of.to_string(),
-                policy: &policy.policy.name,
-                policy_hash: &policy.hash,
-                adequacy_list_date: &knowledge.legal.list_date,
-                geodb: &geodb,
-                inputs,
-                summary,
-                findings: &findings,
-                destinations,
-                malformed_lines: &tally.bad_lines,
-            };
-            serde_json::to_writer_pretty(&mut buf, &report)?;
-            writeln!(buf)?;
-        }
-        FlowsFormat::Csv => {
-            let mut w = csv::Writer::from_writer(&mut buf);
-            w.write_record([
-                "country",
-                "name",
-                "class",
-                "network",
-                "port",
-                "flows",
-                "bytes",
-                "first_seen",
-                "last_seen",
-                "sample_source",
-            ])?;
-            for c in &destinations {
-                let first = c.first_seen.map(|v| v.to_string()).unwrap_or_default();
-                let last = c.last_seen.map(|v| v.to_string()).unwrap_or_default();
-                let sample = c.sample_source.map(|v| v.to_string()).unwrap_or_default();
-                for n in &c.networks {
-                    w.write_record([
-                        c.country.as_str(),
-                        c.name.as_str(),
-                        c.class.as_str(),
-                        n.network.as_str(),
-                        &n.port.to_string(),
-                        &n.flows.to_string(),
-                        &n.bytes.to_string(),
-                        &first,
-                        &last,
-                        &sample,
-                    ])?;
-                }
-            }
-            w.flush()?;
-        }
-        FlowsFormat::Markdown => {
-            let verdict = if findings
-                .iter()
-                .any(|f| f.severity == crate::engine::Severity::Error)
-            {
-                "❌ transfers without a legal basis"
-            } else {
-                "✅ every transfer allowed"
-            };
-            writeln!(buf, "## residency flows: {verdict}\n")?;
-            writeln!(
-                buf,
-                "Policy `{}` · as of {as_of} · {} records ({} rejected, {} skipped, {} malformed)\n",
-                policy.policy.name, summary.records, summary.rejected, summary.skipped, summary.malformed
-            )?;
-            writeln!(
-                buf,
-                "| destination | class | flows | bytes | top network:port |\n|---|---|---|---|---|"
-            )?;
-            for c in &destinations {
-                let top = c
-                    .networks
-                    .first()
-                    .map(|n| format!("{}:{}", n.network, n.port))
-                    .unwrap_or_default();
-                let label = destination_label(c);
-                writeln!(
-                    buf,
-                    "| {} | {} | {} | {} | {top} |",
-                    label.replace('|', "\\|"),
-                    c.class.as_str(),
-                    c.flows,
-                    c.bytes
-                )?;
-            }
-            if !findings.is_empty() {
-                writeln!(
-                    buf,
-                    "\n| | rule | destination | finding |\n|---|---|---|---|"
-                )?;
-                for f in &findings {
-                    writeln!(
-                        buf,
-                        "| {} | {} `{}` | `{}` | {} |",
-                        f.severity.as_str(),
-                        f.rule.code(),
-                        f.name,
-                        f.subject,
-                        f.message.replace('|', "\\|")
-                    )?;
-                }
-            }
-        }
-        FlowsFormat::Table => {
-            let mut t = comfy_table::Table::new();
-            t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
-            t.set_header(vec![
-                "destination",
-                "class",
-                "flows",
-                "bytes",
-                "addresses",
-                "top network:port",
-            ]);
-            for c in &destinations {
-                let top = c
-                    .networks
-                    .first()
-                    .map(|n| format!("{}:{}", n.network, n.port))
-                    .unwrap_or_default();
-                let label = destination_label(c);
-                t.add_row(vec![
-                    label,
-                    c.class.as_str().to_string(),
-                    c.flows.to_string(),
-                    c.bytes.to_string(),
-                    c.addresses.to_string(),
-                    top,
-                ]);
-            }
-            writeln!(buf, "{t}")?;
-            let cl = &summary.classes;
-            writeln!(
-                buf,
-                "{} records: {} rejected, {} skipped (NODATA/SKIPDATA), {} malformed; accepted flows: {} internal ({} to the metadata address), {} eea, {} adequate, {} conditional, {} third_country, {} unknown",
-                summary.records, summary.rejected, summary.skipped, summary.malformed, cl.internal, summary.metadata_flows, cl.eea, cl.adequate, cl.conditional, cl.third_country, cl.unknown
-            )?;
-            for b in &tally.bad_lines {
-                writeln!(buf, "malformed: {}:{}: {}", b.file, b.line, b.reason)?;
-            }
-            for f in &findings {
-                writeln!(
-                    buf,
-                    "{} {} {} {}: {}\n  fix: {}",
-                    f.severity.as_str(),
-                    f.rule.code(),
-                    f.name,
-                    f.subject,
-                    f.message,
-                    f.remediation
-                )?;
-            }
-            if findings.is_empty() {
-                writeln!(
-                    buf,
-                    "no findings: every transfer is allowed by policy `{}`",
-                    policy.policy.name
-                )?;
-            }
-            writeln!(buf, "as of {as_of}, geodb {geodb}")?;
-        }
+        FlowsFormat::Json => flows::json::write(&report, &mut buf)?,
+        FlowsFormat::Csv => flows::csv::write(&report, &mut buf)?,
+        FlowsFormat::Markdown => flows::markdown::write(&report, &mut buf)?,
+        FlowsFormat::Table => flows::table::write(&report, &mut buf)?,
     }
     match &args.output {
         Some(p) => std::fs::write(p, &buf)
@@ -715,6 +457,7 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
 mod test {
     use super::*;
     use crate::inputs::flow_log::PortCount;
+    use std::collections::BTreeMap;
 
     /// Networks are named by their /24 or /48, the three IPv6 groups always written.
     #[test]
