@@ -122,11 +122,6 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         pool: server::Pool::default(),
     });
     let (tx, rx) = watch::channel(false);
-    let bind = |a: SocketAddr| async move {
-        TcpListener::bind(a)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {a}: {e}"))
-    };
     let main = bind(config.listen).await?;
     let listen = main.local_addr()?;
     let mut tasks = vec![tokio::spawn(server::serve_proxy(
@@ -134,26 +129,22 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         shared.clone(),
         rx.clone(),
     ))];
-    let mut admin = None;
-    if let Some(a) = config.admin_listen {
-        let l = bind(a).await?;
-        admin = Some(l.local_addr()?);
-        tasks.push(tokio::spawn(server::serve_admin(
-            l,
-            shared.clone(),
-            rx.clone(),
-        )));
-    }
-    let mut authz = None;
-    if let Some(a) = config.authz_listen {
-        let l = bind(a).await?;
-        authz = Some(l.local_addr()?);
-        tasks.push(tokio::spawn(server::serve_authz(
-            l,
-            shared.clone(),
-            rx.clone(),
-        )));
-    }
+    let admin = serve_side(
+        config.admin_listen,
+        server::serve_admin,
+        &shared,
+        &rx,
+        &mut tasks,
+    )
+    .await?;
+    let authz = serve_side(
+        config.authz_listen,
+        server::serve_authz,
+        &shared,
+        &rx,
+        &mut tasks,
+    )
+    .await?;
     if let Some(every) = config.watch_interval {
         let shared = shared.clone();
         let sources = config.sources.clone();
@@ -248,4 +239,35 @@ impl Running {
         }
         Ok(())
     }
+}
+
+/// Listens on `addr`, or says where it could not.
+async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
+}
+
+/// Starts a side listener (admin, authz) when one is asked for; returns where it listens.
+async fn serve_side<Fut>(
+    addr: Option<SocketAddr>,
+    serve: fn(TcpListener, Arc<Shared>, watch::Receiver<bool>) -> Fut,
+    shared: &Arc<Shared>,
+    shutdown: &watch::Receiver<bool>,
+    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
+) -> anyhow::Result<Option<SocketAddr>>
+where
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    let listener = bind(addr).await?;
+    let at = listener.local_addr()?;
+    tasks.push(tokio::spawn(serve(
+        listener,
+        shared.clone(),
+        shutdown.clone(),
+    )));
+    Ok(Some(at))
 }
