@@ -160,35 +160,28 @@ pub fn record_scan(
 /// Records a flow audit: the run (with flows and bytes per country), its
 /// findings, and the approved recipients as transfer-register lines. The logs
 /// are hashed here, a second read, so only recorded runs pay for it.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one recorder, called from `flows` only"
-)]
 pub fn record_flows(
     store: &mut Store,
-    findings: &[crate::engine::Finding],
+    report: &crate::report::flows::FlowReport<'_>,
     policy: &crate::policies::LoadedPolicy,
-    adequacy_list_date: &str,
-    geodb: &str,
-    as_of: time::Date,
-    paths: &[&str],
-    summary: &crate::report::flows::FlowSummary,
 ) -> anyhow::Result<i64> {
+    let findings = report.findings;
     let s = crate::engine::Summary::tally(findings, 0, 0);
     let run = RunRow {
         command: "flows".into(),
         version: env!("CARGO_PKG_VERSION").into(),
-        as_of: as_of.to_string(),
+        as_of: report.as_of.to_string(),
         organisation: None,
-        policy: policy.policy.name.clone(),
-        policy_hash: policy.hash.clone(),
-        adequacy_list_date: adequacy_list_date.to_string(),
-        geodb: geodb.to_string(),
-        inputs: paths
+        policy: report.policy_name.to_string(),
+        policy_hash: report.policy_hash.to_string(),
+        adequacy_list_date: report.adequacy_list_date.to_string(),
+        geodb: report.geodb.to_string(),
+        inputs: report
+            .inputs
             .iter()
-            .map(|p| InputRow {
-                path: (*p).to_string(),
-                sha256: crate::inputs::file_sha256(std::path::Path::new(p)),
+            .map(|i| InputRow {
+                path: i.path.clone(),
+                sha256: crate::inputs::file_sha256(std::path::Path::new(&i.path)),
             })
             .collect(),
         compliant: s.compliant,
@@ -197,9 +190,9 @@ pub fn record_flows(
         info: s.info as u64,
         waived: s.waived as u64,
         assets: 0,
-        records: summary.records,
-        flows_by_country: summary.flows_by_country.clone(),
-        bytes_by_country: summary.bytes_by_country.clone(),
+        records: report.summary.records,
+        flows_by_country: report.summary.flows_by_country.clone(),
+        bytes_by_country: report.summary.bytes_by_country.clone(),
     };
     let mut children = record::records(Kind::Finding, &record::finding_rows(findings));
     children.extend(record::records(

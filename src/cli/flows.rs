@@ -405,19 +405,6 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
         .map(|f| f.severity)
         .min();
     let fails = args.fail_on.fails_at(worst);
-    if let Some(store) = &mut store {
-        let paths: Vec<&str> = inputs.iter().map(|i| i.path.as_str()).collect();
-        super::audit::record_flows(
-            store,
-            &findings,
-            &policy,
-            &knowledge.legal.list_date,
-            &geodb,
-            as_of,
-            &paths,
-            &summary,
-        )?;
-    }
     let report = FlowReport {
         as_of,
         policy_name: &policy.policy.name,
@@ -430,6 +417,9 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
         destinations,
         malformed_lines: &tally.bad_lines,
     };
+    if let Some(store) = &mut store {
+        super::audit::record_flows(store, &report, &policy)?;
+    }
     let mut buf = Vec::new();
     match args.format {
         FlowsFormat::Json => flows::json::write(&report, &mut buf)?,
