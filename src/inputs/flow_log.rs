@@ -550,14 +550,7 @@ pub fn read_log(
         Some((file, len)) => {
             let next = std::sync::atomic::AtomicU64::new(0);
             let sources = (0..workers)
-                .map(|_| FileBlocks {
-                    file: &file,
-                    next: &next,
-                    start: consumed,
-                    end: len,
-                    buf: Vec::new(),
-                    filled: 0,
-                })
+                .map(|_| FileBlocks::new(&file, &next, consumed, len))
                 .collect();
             with_workers(sources, parser, strict, &shown, || ()).1
         }
@@ -727,7 +720,24 @@ struct FileBlocks<'a> {
 }
 
 #[cfg(unix)]
-impl FileBlocks<'_> {
+impl<'a> FileBlocks<'a> {
+    /// The blocks of `file` from `start` to `end`, numbered by the shared `next`.
+    fn new(
+        file: &'a std::fs::File,
+        next: &'a std::sync::atomic::AtomicU64,
+        start: u64,
+        end: u64,
+    ) -> Self {
+        FileBlocks {
+            file,
+            next,
+            start,
+            end,
+            buf: Vec::new(),
+            filled: 0,
+        }
+    }
+
     /// Appends up to `want` bytes read at `at` (fewer at the end of the file).
     fn read(&mut self, at: u64, want: usize) -> std::io::Result<usize> {
         use std::os::unix::fs::FileExt;
@@ -999,14 +1009,7 @@ mod test {
         std::fs::write(&p, with_long_line(6 * MAX_LINE)).unwrap();
         let file = std::fs::File::open(&p).unwrap();
         let next = std::sync::atomic::AtomicU64::new(0);
-        let mut blocks = FileBlocks {
-            file: &file,
-            next: &next,
-            start: 0,
-            end: file.metadata().unwrap().len(),
-            buf: Vec::new(),
-            filled: 0,
-        };
+        let mut blocks = FileBlocks::new(&file, &next, 0, file.metadata().unwrap().len());
         let lines = blocks.fill(0).unwrap().unwrap();
         assert_eq!(lines, 0..6 + MAX_LINE + 1);
         assert!(
@@ -1029,14 +1032,7 @@ mod test {
     #[cfg(unix)]
     fn file_blocks(file: &std::fs::File, end: u64) -> Vec<u8> {
         let next = std::sync::atomic::AtomicU64::new(0);
-        let mut blocks = FileBlocks {
-            file,
-            next: &next,
-            start: 0,
-            end,
-            buf: Vec::new(),
-            filled: 0,
-        };
+        let mut blocks = FileBlocks::new(file, &next, 0, end);
         let mut seen = Vec::new();
         while let Some((_, lines)) = blocks.next() {
             seen.extend_from_slice(lines.unwrap());
@@ -1084,14 +1080,7 @@ mod test {
         // Opened for writing only: reading it fails (EBADF).
         let file = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
         let next = std::sync::atomic::AtomicU64::new(0);
-        let mut blocks = FileBlocks {
-            file: &file,
-            next: &next,
-            start: 0,
-            end: 64,
-            buf: Vec::new(),
-            filled: 0,
-        };
+        let mut blocks = FileBlocks::new(&file, &next, 0, 64);
         let mut parser = vpc::VpcParser::default();
         let out = worker(&mut parser, &mut blocks, false, "unreadable.log");
         let (seq, e) = out.error.unwrap();
