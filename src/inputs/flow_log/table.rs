@@ -61,12 +61,10 @@ impl Seen {
 
     /// Folds these times and this source into a destination.
     fn fold_into(&self, d: &mut Destination, source: Option<IpAddr>) {
-        if self.first != u64::MAX {
-            d.first_seen = Some(d.first_seen.map_or(self.first, |f| f.min(self.first)));
-        }
-        if self.flags & TIMED != 0 {
-            d.last_seen = Some(d.last_seen.map_or(self.last, |l| l.max(self.last)));
-        }
+        d.first_seen = lowest(d.first_seen, (self.first != u64::MAX).then_some(self.first));
+        d.last_seen = d
+            .last_seen
+            .max((self.flags & TIMED != 0).then_some(self.last));
         d.sample_source = lowest(d.sample_source, source);
     }
 }
