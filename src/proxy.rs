@@ -110,6 +110,14 @@ pub struct Running {
 /// Binds the listeners and starts serving.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     let knowledge = config.sources.load()?;
+    // Every listener is bound before any is served: an address that cannot be
+    // bound fails the start with nothing left listening.
+    let main = bind(config.listen).await?;
+    let admin = bind_if(config.admin_listen).await?;
+    let authz = bind_if(config.authz_listen).await?;
+    let listen = main.local_addr()?;
+    let admin_at = admin.as_ref().map(TcpListener::local_addr).transpose()?;
+    let authz_at = authz.as_ref().map(TcpListener::local_addr).transpose()?;
     let (sink, writer) = record::start(config.json_log, config.store);
     let shared = Arc::new(Shared {
         knowledge: RwLock::new(Arc::new(knowledge)),
@@ -122,29 +130,25 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         pool: server::Pool::default(),
     });
     let (tx, rx) = watch::channel(false);
-    let main = bind(config.listen).await?;
-    let listen = main.local_addr()?;
     let mut tasks = vec![tokio::spawn(server::serve_proxy(
         main,
         shared.clone(),
         rx.clone(),
     ))];
-    let admin = serve_side(
-        config.admin_listen,
-        server::serve_admin,
-        &shared,
-        &rx,
-        &mut tasks,
-    )
-    .await?;
-    let authz = serve_side(
-        config.authz_listen,
-        server::serve_authz,
-        &shared,
-        &rx,
-        &mut tasks,
-    )
-    .await?;
+    if let Some(l) = admin {
+        tasks.push(tokio::spawn(server::serve_admin(
+            l,
+            shared.clone(),
+            rx.clone(),
+        )));
+    }
+    if let Some(l) = authz {
+        tasks.push(tokio::spawn(server::serve_authz(
+            l,
+            shared.clone(),
+            rx.clone(),
+        )));
+    }
     if let Some(every) = config.watch_interval {
         let shared = shared.clone();
         let sources = config.sources.clone();
@@ -173,8 +177,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }
     Ok(Running {
         listen,
-        admin,
-        authz,
+        admin: admin_at,
+        authz: authz_at,
         shared,
         shutdown: tx,
         tasks,
@@ -248,26 +252,10 @@ async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
 }
 
-/// Starts a side listener (admin, authz) when one is asked for; returns where it listens.
-async fn serve_side<Fut>(
-    addr: Option<SocketAddr>,
-    serve: fn(TcpListener, Arc<Shared>, watch::Receiver<bool>) -> Fut,
-    shared: &Arc<Shared>,
-    shutdown: &watch::Receiver<bool>,
-    tasks: &mut Vec<tokio::task::JoinHandle<()>>,
-) -> anyhow::Result<Option<SocketAddr>>
-where
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let Some(addr) = addr else {
-        return Ok(None);
-    };
-    let listener = bind(addr).await?;
-    let at = listener.local_addr()?;
-    tasks.push(tokio::spawn(serve(
-        listener,
-        shared.clone(),
-        shutdown.clone(),
-    )));
-    Ok(Some(at))
+/// Listens on `addr` when one is given (the admin and authz listeners).
+async fn bind_if(addr: Option<SocketAddr>) -> anyhow::Result<Option<TcpListener>> {
+    match addr {
+        Some(a) => bind(a).await.map(Some),
+        None => Ok(None),
+    }
 }

@@ -225,6 +225,39 @@ async fn an_allowed_connect_relays_bytes_both_ways() {
     p.shutdown().await.unwrap();
 }
 
+/// An admin or authz address that is taken fails the start, naming it, and
+/// leaves nothing listening: not even the proxy's own address, bound first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_side_address_that_is_taken_fails_the_start_and_leaves_nothing_listening() {
+    let s = setup(&[443], "");
+    for side in ["admin", "authz"] {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let taken_at = taken.local_addr().unwrap();
+        // A free address for the proxy itself.
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let listen = free.local_addr().unwrap();
+        drop(free);
+        let mut c = config(&s, Mode::Enforce, resolver(&[]));
+        c.listen = listen;
+        match side {
+            "admin" => c.admin_listen = Some(taken_at),
+            _ => c.authz_listen = Some(taken_at),
+        }
+        let e = match residency::proxy::start(c).await {
+            Ok(_) => panic!("{side}: started on a taken address"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            e.contains(&format!("cannot listen on {taken_at}")),
+            "{side}: {e}"
+        );
+        assert!(
+            std::net::TcpListener::bind(listen).is_ok(),
+            "{side}: the proxy's address is still held"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tunnel_carries_megabytes_intact_and_passes_on_the_close() {
     let de = origin(DE, false).await;
