@@ -623,6 +623,48 @@ fn csv_and_markdown_reports() {
     );
 }
 
+/// `--output` writes the report to the file (nothing on stdout); a path that
+/// cannot be written is exit 2, naming it.
+#[test]
+fn the_report_goes_to_the_output_file_or_says_why_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let log = dir.path().join("vpc.log");
+    std::fs::write(&log, vpc(true, false)).unwrap();
+    let out = dir.path().join("report.json");
+    let o = residency(&[
+        "flows",
+        log.to_str().unwrap(),
+        "--geodb",
+        db.to_str().unwrap(),
+        "--as-of",
+        "2026-11-28",
+        "--format",
+        "json",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    check(&doc, true);
+    let nowhere = dir.path().join("no-such-dir").join("report.json");
+    let o = residency(&[
+        "flows",
+        log.to_str().unwrap(),
+        "--geodb",
+        db.to_str().unwrap(),
+        "--output",
+        nowhere.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(&format!("cannot write {}", nowhere.display())),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn standard_input_is_read_when_the_path_is_a_dash() {
     let dir = tempfile::tempdir().unwrap();
