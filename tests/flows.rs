@@ -39,6 +39,16 @@ fn traffic() -> Vec<(&'static str, u16, u64, usize, Kind)> {
     ]
 }
 
+/// A temporary directory with the test geodb and the VPC log (with header,
+/// default fields) in it: the directory, the geodb and the log.
+fn vpc_log() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let log = dir.path().join("vpc.log");
+    std::fs::write(&log, vpc(true, false)).unwrap();
+    (dir, db, log)
+}
+
 fn geodb(dir: &Path) -> PathBuf {
     let p = dir.join("flows.mmdb");
     write_geodb(
@@ -271,10 +281,7 @@ fn check(doc: &Value, with_nodata: bool) {
 
 #[test]
 fn approved_recipients_and_allowed_networks_clear_findings() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = geodb(dir.path());
-    let log = dir.path().join("vpc.log");
-    std::fs::write(&log, vpc(true, false)).unwrap();
+    let (dir, db, log) = vpc_log();
     let policy = dir.path().join("p.toml");
     std::fs::write(
         &policy,
@@ -430,10 +437,7 @@ fn gzipped_logs_are_read_transparently() {
 
 #[test]
 fn strict_and_unrecognisable_input_exit_2() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = geodb(dir.path());
-    let p = dir.path().join("vpc.log");
-    std::fs::write(&p, vpc(true, false)).unwrap();
+    let (dir, db, p) = vpc_log();
     let o = strict(&p, &db);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("vpc.log:25:"), "{}", stderr(&o));
@@ -578,10 +582,7 @@ fn imported_cloud_ranges_take_precedence_over_the_geodb() {
 
 #[test]
 fn csv_and_markdown_reports() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = geodb(dir.path());
-    let log = dir.path().join("vpc.log");
-    std::fs::write(&log, vpc(true, false)).unwrap();
+    let (_dir, db, log) = vpc_log();
     let base = [
         "flows",
         log.to_str().unwrap(),
@@ -627,10 +628,7 @@ fn csv_and_markdown_reports() {
 /// cannot be written is exit 2, naming it.
 #[test]
 fn the_report_goes_to_the_output_file_or_says_why_not() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = geodb(dir.path());
-    let log = dir.path().join("vpc.log");
-    std::fs::write(&log, vpc(true, false)).unwrap();
+    let (dir, db, log) = vpc_log();
     let out = dir.path().join("report.json");
     let o = residency(&[
         "flows",
