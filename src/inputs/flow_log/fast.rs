@@ -217,30 +217,26 @@ pub fn fast_ipv4(room: &[u8], len: usize) -> Option<Ipv4Addr> {
     if bad {
         return None;
     }
-    // The digits' values after four zeros, so that the two bytes before any
-    // octet's last digit exist; an octet's value is read from the four bytes that
-    // start two before its last digit, keeping its own `l` digits.
-    let mut padded = [0u8; 20];
-    padded
-        .get_mut(4..)
-        .unwrap_or_default()
-        .copy_from_slice(&d.to_array());
+    // The digits' values as one 128-bit number (byte `i` is digit `i`). An octet's
+    // digits are shifted so that its last one lands in the third byte, with the
+    // bytes before its first cleared; hundreds, tens and ones then meet in the
+    // third byte of one multiplication: 100 a + 10 b + c. No byte goes through
+    // memory, so no load waits on a store it only partly overlaps.
+    let v = u128::from_le_bytes(d.to_array());
     let octet = |last: u32, l: u32| -> u32 {
-        let at = last as usize + 2;
-        let w = padded
-            .get(at..at + 4)
-            .and_then(|w| <[u8; 4]>::try_from(w).ok())
-            .map_or(0, u32::from_le_bytes);
-        let w = w & (0x00FF_FFFF & u32::MAX << (8 * (3 - l)));
-        // Hundreds, tens and ones meet in the third byte: 100 a + 10 b + c.
-        w.wrapping_mul(0x0064_0A01) >> 16 & 0xFF
+        // `last >= 2` for every octet but the first, which `first` reads.
+        let w = (v >> (8 * (last - 2))) as u32;
+        w & (0x00FF_FFFF & u32::MAX << (8 * (3 - l)))
     };
+    let value = |w: u32| w.wrapping_mul(0x0064_0A01) >> 16 & 0xFF;
+    // The first octet starts at byte 0: shifted up so its last digit is in byte 2.
+    let first = (v as u32) << (8 * (3 - d1)) & 0x00FF_FFFF;
     let len = len as u32;
     Some(Ipv4Addr::from(
-        octet(d1 - 1, d1) << 24
-            | octet(d2 - 1, d2 - d1 - 1) << 16
-            | octet(d3 - 1, d3 - d2 - 1) << 8
-            | octet(len - 1, len - d3 - 1),
+        value(first) << 24
+            | value(octet(d2 - 1, d2 - d1 - 1)) << 16
+            | value(octet(d3 - 1, d3 - d2 - 1)) << 8
+            | value(octet(len - 1, len - d3 - 1)),
     ))
 }
 
