@@ -950,3 +950,104 @@ fn top_networks_are_named_once() {
     );
     assert!(m.starts_with("5 flows, 235 bytes to RU"), "{m}");
 }
+
+/// With `--audit`, each log is named in the report and in the audit record by the
+/// SHA-256 of its bytes as stored: a plain file's, a gzipped file's compressed
+/// bytes, and standard input's as they were read (a log that can be read only
+/// once), through a line over the length limit whose rest the parser skips.
+/// Without it, no digest is taken.
+#[test]
+fn the_audit_record_names_each_log_by_the_digest_of_its_bytes() {
+    use sha2::{Digest, Sha256};
+    let hex = |b: &[u8]| -> String {
+        Sha256::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let mut text = VPC_HEADER.to_string();
+    for i in 0..60_000 {
+        text.push_str(&edge_record(i));
+        if i == 30_000 {
+            text.push_str(&format!("2 {}\n", "9".repeat(3 << 20)));
+        }
+    }
+    let plain = dir.path().join("flows.log");
+    std::fs::write(&plain, &text).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    let zipped = dir.path().join("flows.log.gz");
+    std::fs::write(&zipped, &gz).unwrap();
+    let (store, key) = (
+        dir.path().join("audit.sqlite"),
+        dir.path().join("audit.key"),
+    );
+    let audit = [
+        "--audit",
+        store.to_str().unwrap(),
+        "--audit-key",
+        key.to_str().unwrap(),
+        "--fail-on",
+        "never",
+    ];
+    let (text_digest, gz_digest) = (hex(text.as_bytes()), hex(&gz));
+
+    // Standard input, plain and gzipped, then two files in one run.
+    let doc = run_stdin(text.as_bytes(), &db, dir.path(), &audit, 0);
+    assert_eq!(doc["inputs"][0]["sha256"], text_digest.as_str());
+    // Every record, and the long line as a malformed one.
+    assert_eq!(doc["summary"]["records"], 60_001);
+    assert_eq!(doc["summary"]["malformed"], 1);
+    let doc = run_stdin(&gz, &db, dir.path(), &audit, 0);
+    assert_eq!(doc["inputs"][0]["sha256"], gz_digest.as_str());
+    let mut args = vec!["flows", plain.to_str().unwrap(), zipped.to_str().unwrap()];
+    args.extend(["--geodb", db.to_str().unwrap(), "--format", "json"]);
+    args.extend(audit);
+    let o = residency(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["inputs"][0]["sha256"], text_digest.as_str());
+    assert_eq!(doc["inputs"][1]["sha256"], gz_digest.as_str());
+
+    // The audit store holds the same digests, run by run.
+    let conn = rusqlite::Connection::open(&store).unwrap();
+    let mut q = conn
+        .prepare("SELECT body FROM records WHERE kind = 'run' ORDER BY seq")
+        .unwrap();
+    let recorded: Vec<Vec<(String, String)>> = q
+        .query_map([], |row| row.get::<_, String>(0))
+        .unwrap()
+        .map(|body| {
+            let body: Value = serde_json::from_str(&body.unwrap()).unwrap();
+            body["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| {
+                    let field = |k: &str| i[k].as_str().unwrap().to_string();
+                    (field("path"), field("sha256"))
+                })
+                .collect()
+        })
+        .collect();
+    let named = |p: &Path, d: &str| (p.to_str().unwrap().to_string(), d.to_string());
+    assert_eq!(
+        recorded,
+        [
+            vec![("-".to_string(), text_digest.clone())],
+            vec![("-".to_string(), gz_digest.clone())],
+            vec![named(&plain, &text_digest), named(&zipped, &gz_digest)],
+        ]
+    );
+
+    // Without a store, the report names no digest.
+    let doc = run_stdin(text.as_bytes(), &db, dir.path(), &["--fail-on", "never"], 0);
+    assert!(
+        doc["inputs"][0].get("sha256").is_none(),
+        "{}",
+        doc["inputs"]
+    );
+}

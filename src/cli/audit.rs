@@ -181,7 +181,7 @@ pub fn record_flows(
             .iter()
             .map(|i| InputRow {
                 path: i.path.clone(),
-                sha256: crate::inputs::file_sha256(std::path::Path::new(&i.path)),
+                sha256: i.sha256.clone().unwrap_or_default(),
             })
             .collect(),
         compliant: s.compliant,

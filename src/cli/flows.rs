@@ -374,10 +374,20 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
         None => ColumnMap::default(),
     };
     for p in &args.paths {
-        let format = read_log(p, args.input_format, &columns, args.strict, &mut tally)?;
+        // The audit record names each log by its digest.
+        let digest = store.is_some();
+        let read = read_log(
+            p,
+            args.input_format,
+            &columns,
+            args.strict,
+            digest,
+            &mut tally,
+        )?;
         inputs.push(InputMeta {
             path: p.display().to_string(),
-            format,
+            format: read.format,
+            sha256: read.sha256,
         });
     }
     let info = geodb_file.info();

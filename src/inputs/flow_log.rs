@@ -14,9 +14,12 @@ mod vpc;
 mod zeek;
 
 use crate::error::InputError;
+use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Read};
 use std::net::IpAddr;
 use std::path::Path;
+use std::rc::Rc;
 use std::sync::{mpsc, Mutex};
 
 /// The size of a block: a worker parses the lines that start in one at a time.
@@ -392,10 +395,29 @@ fn cannot_read(file: &str, e: std::io::Error) -> InputError {
 struct Opened {
     reader: Box<dyn BufRead>,
     plain: Option<(std::fs::File, u64)>,
+    /// The digest of the bytes read so far through `reader` (asked for).
+    digest: Option<Rc<RefCell<Sha256>>>,
 }
 
-/// Opens `path` (`-` for stdin), transparently gunzipping.
-fn open(path: &Path) -> Result<Opened, InputError> {
+/// A reader that adds every byte it reads to a SHA-256 digest its opener keeps.
+struct Digesting<R> {
+    inner: R,
+    digest: Rc<RefCell<Sha256>>,
+}
+
+impl<R: Read> Read for Digesting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.digest
+            .borrow_mut()
+            .update(buf.get(..n).unwrap_or_default());
+        Ok(n)
+    }
+}
+
+/// Opens `path` (`-` for stdin), transparently gunzipping; with `digest`, every
+/// byte read from the file or stream (before gunzipping) goes into a SHA-256.
+fn open(path: &Path, digest: bool) -> Result<Opened, InputError> {
     let shown = path.display().to_string();
     let cannot = |e| cannot_read(&shown, e);
     let (raw, file): (Box<dyn Read>, Option<(std::fs::File, u64)>) = if shown == "-" {
@@ -419,6 +441,14 @@ fn open(path: &Path) -> Result<Opened, InputError> {
         };
         (Box::new(file), positional)
     };
+    let digest = digest.then(|| Rc::new(RefCell::new(Sha256::new())));
+    let raw: Box<dyn Read> = match &digest {
+        Some(d) => Box::new(Digesting {
+            inner: raw,
+            digest: d.clone(),
+        }),
+        None => raw,
+    };
     let capacity = if file.is_some() { SNIFF } else { STREAM_BUFFER };
     let mut buffered = BufReader::with_capacity(capacity, raw);
     let head = buffered.fill_buf().map_err(cannot)?;
@@ -429,11 +459,13 @@ fn open(path: &Path) -> Result<Opened, InputError> {
                 flate2::bufread::MultiGzDecoder::new(buffered),
             )),
             plain: None,
+            digest,
         })
     } else {
         Ok(Opened {
             reader: Box::new(buffered),
             plain: file,
+            digest,
         })
     }
 }
@@ -487,16 +519,34 @@ fn read_line_capped(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> std::io::Res
     Ok(n)
 }
 
-/// Reads one log, folding records into `tally`.
+/// What reading one log found out about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRead {
+    /// The format, detected or forced.
+    pub format: FlowFormat,
+    /// When asked for: the SHA-256 (hex) of the bytes of the file or stream, as
+    /// stored (a gzipped log's compressed bytes).
+    pub sha256: Option<String>,
+}
+
+/// Reads one log, folding records into `tally`. With `digest`, also takes the
+/// SHA-256 of its bytes: a stream's (standard input, a pipe, a gzipped file) as
+/// they are read, so a log that can be read only once still has one; a plain
+/// file's by a second, sequential read after the parallel one.
 pub fn read_log(
     path: &Path,
     forced: Option<FlowFormat>,
     columns: &generic::ColumnMap,
     strict: bool,
+    digest: bool,
     tally: &mut FlowTally,
-) -> Result<FlowFormat, InputError> {
+) -> Result<LogRead, InputError> {
     let shown = path.display().to_string();
-    let Opened { mut reader, plain } = open(path)?;
+    let Opened {
+        mut reader,
+        plain,
+        digest,
+    } = open(path, digest)?;
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     // Bytes of the file the first lines took.
     let mut consumed: u64 = 0;
@@ -543,6 +593,7 @@ pub fn read_log(
         .map_or(2, |n| n.get())
         .clamp(1, 8);
     let parser = parser.as_ref();
+    let positional = plain.is_some();
     let results: Vec<WorkerOutput> = match plain {
         // A plain file: each worker reads its own blocks, so they are in its cache
         // when it parses them, and no thread copies for the others.
@@ -621,7 +672,15 @@ pub fn read_log(
         }
         tally.merge(out.tally);
     }
-    Ok(format)
+    // A stream was read to its end, every byte through the digest; the workers
+    // read a plain file's blocks themselves.
+    drop(reader);
+    let sha256 = match digest {
+        Some(_) if positional => Some(crate::inputs::file_sha256(path)),
+        Some(d) => Some(crate::inputs::hex(&d.take().finalize())),
+        None => None,
+    };
+    Ok(LogRead { format, sha256 })
 }
 
 /// A block of whole lines, numbered in file order.

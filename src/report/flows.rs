@@ -123,6 +123,9 @@ pub struct InputMeta {
     pub path: String,
     /// The format, detected or forced.
     pub format: FlowFormat,
+    /// The SHA-256 of the log's bytes as stored (with `--audit`, which records it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// `DE Germany`, or just the name for internal and unplaced destinations.
