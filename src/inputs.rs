@@ -179,18 +179,9 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// SHA-256 of a file's bytes as stored, streamed (empty for `-`, standard
-/// input, or when the file cannot be read).
-pub fn file_sha256(path: &Path) -> String {
-    if path.as_os_str() == "-" {
-        return String::new();
-    }
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return String::new();
-    };
+/// SHA-256 of a file's bytes as stored, streamed.
+pub fn file_sha256(path: &Path) -> std::io::Result<String> {
     let mut h = Sha256::new();
-    match std::io::copy(&mut f, &mut h) {
-        Ok(_) => hex(&h.finalize()),
-        Err(_) => String::new(),
-    }
+    std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
+    Ok(hex(&h.finalize()))
 }

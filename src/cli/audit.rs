@@ -158,8 +158,8 @@ pub fn record_scan(
 }
 
 /// Records a flow audit: the run (with flows and bytes per country), its
-/// findings, and the approved recipients as transfer-register lines. The logs
-/// are hashed here, a second read, so only recorded runs pay for it.
+/// findings, and the approved recipients as transfer-register lines. Each log
+/// is named by the digest `read_log` took of it (asked for only when recording).
 pub fn record_flows(
     store: &mut Store,
     report: &crate::report::flows::FlowReport<'_>,

@@ -676,7 +676,9 @@ pub fn read_log(
     // read a plain file's blocks themselves.
     drop(reader);
     let sha256 = match digest {
-        Some(_) if positional => Some(crate::inputs::file_sha256(path)),
+        Some(_) if positional => {
+            Some(crate::inputs::file_sha256(path).map_err(|e| cannot_read(&shown, e))?)
+        }
         Some(d) => Some(crate::inputs::hex(&d.take().finalize())),
         None => None,
     };
