@@ -82,17 +82,32 @@ echo "== CONNECT, one tunnel per request, 64 at a time, ${secs}s each"
 cr=$("$load" connect $rp $origin 64 "$secs"); echo "residency  $cr"
 cs=$("$load" connect $sp $origin 64 "$secs"); echo "squid      $cs"
 echo "== bulk download through a tunnel (2 GB)"
+# CPU per GB moved, from /proc: the whole machine's busy time, and the proxy's own.
+# A relay carries each byte over two TCP connections, so the kernel's work per GB
+# about doubles, most of it in the client's and origin's processes. When the
+# direct download already keeps every core busy, the ratio of the two is the most
+# the relayed download can reach on this machine.
+hz=$(getconf CLK_TCK)
+busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }
+own() { awk '{print $14+$15}' "/proc/$rpid/stat"; }
+per_gb() { echo "scale=3; ($2 - $1) / $hz / 2" | bc; }
+m0=$(busy)
 bd=$("$load" bulk direct $origin 2000000000); echo "direct     $bd"
+m1=$(busy); o1=$(own)
 br=$("$load" bulk $rp $origin 2000000000);    echo "residency  $br"
+m2=$(busy); o2=$(own)
+cpu_direct=$(per_gb "$m0" "$m1"); cpu_proxied=$(per_gb "$m1" "$m2"); cpu_own=$(per_gb "$o1" "$o2")
+echo "           busy core-seconds per GB: direct $cpu_direct, through residency $cpu_proxied (residency itself $cpu_own)"
 bs=$("$load" bulk $sp $origin 2000000000);    echo "squid      $bs"
 bh=$("$load" bulk direct $hp 2000000000);     echo "haproxy    $bh   (plain TCP relay with splice, no CONNECT: a reference)"
 echo "== 10,000 idle connections"
 ir=$("$load" idle $rp 10000 $rpid); echo "residency  $ir"
 is=$("$load" idle $sp 10000 $spid); echo "squid      $is"
-python3 - "$hd" "$hr" "$hs" "$cr" "$cs" "$bd" "$br" "$bs" "$ir" "$is" "$pd" "$pr" "$ps_" "$bh" <<'PY'
+python3 - "$hd" "$hr" "$hs" "$cr" "$cs" "$bd" "$br" "$bs" "$ir" "$is" "$pd" "$pr" "$ps_" "$bh" \
+  "direct=$cpu_direct proxied=$cpu_proxied own=$cpu_own cores=$(nproc)" <<'PY'
 import sys
 d = [dict(kv.split("=") for kv in a.split()) for a in sys.argv[1:]]
-hd, hr, hs, cr, cs, bd, br, bs, ir, is_, pd, pr, ps, bh = d
+hd, hr, hs, cr, cs, bd, br, bs, ir, is_, pd, pr, ps, bh, cpu = d
 f = lambda x, k: float(x[k])
 print()
 print(f"plain HTTP req/s: residency {f(hr,'rps'):.0f}, squid {f(hs,'rps'):.0f}, direct {f(hd,'rps'):.0f}  -> residency/squid {f(hr,'rps')/f(hs,'rps'):.2f}x (goal >= 2x)")
@@ -100,5 +115,8 @@ print(f"CONNECT req/s:    residency {f(cr,'rps'):.0f}, squid {f(cs,'rps'):.0f}  
 print(f"p99 added latency, 64 connections as fast as answers come: residency {f(hr,'p99_ms')-f(hd,'p99_ms'):.3f} ms, squid {f(hs,'p99_ms')-f(hd,'p99_ms'):.3f} ms; p50 residency {f(hr,'p50_ms'):.3f} ms, direct {f(hd,'p50_ms'):.3f} ms")
 print(f"p99 added latency, 64 connections at {pd['rps']} req/s: residency {f(pr,'p99_ms')-f(pd,'p99_ms'):.3f} ms, squid {f(ps,'p99_ms')-f(pd,'p99_ms'):.3f} ms (goal <= 1 ms); p50 added residency {f(pr,'p50_ms')-f(pd,'p50_ms'):.3f} ms, squid {f(ps,'p50_ms')-f(pd,'p50_ms'):.3f} ms")
 print(f"bulk through CONNECT: residency {f(br,'mb_per_s'):.0f} MB/s, squid {f(bs,'mb_per_s'):.0f} MB/s, direct {f(bd,'mb_per_s'):.0f} MB/s -> residency/direct {f(br,'mb_per_s')/f(bd,'mb_per_s'):.2f}x (goal >= 0.9x); haproxy TCP relay {f(bh,'mb_per_s'):.0f} MB/s ({f(bh,'mb_per_s')/f(bd,'mb_per_s'):.2f}x)")
+print(f"CPU per GB moved: direct {cpu['direct']} core-s, through residency {cpu['proxied']} core-s of which residency {cpu['own']}; "
+      f"with {cpu['cores']} cores shared by client, origin and proxy, a relayed download can reach about "
+      f"{f(cpu,'direct')/f(cpu,'proxied'):.2f}x direct")
 print(f"RSS with {ir['connections']} idle connections: residency {f(ir,'rss_idle_mib'):.1f} MiB (goal <= 150), squid {f(is_,'rss_idle_mib'):.1f} MiB")
 PY
