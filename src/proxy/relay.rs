@@ -57,6 +57,24 @@ pub async fn relay(
     upstream: TcpStream,
     idle: Duration,
 ) -> (u64, u64) {
+    let (up, down) = relay_both(client, early, upstream, idle).await;
+    (up.bytes, down.bytes)
+}
+
+/// What one direction of a tunnel did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Moved {
+    bytes: u64,
+    /// Whether it went on with splice(2) after its first bytes.
+    spliced: bool,
+}
+
+async fn relay_both(
+    client: TcpStream,
+    early: bytes::Bytes,
+    upstream: TcpStream,
+    idle: Duration,
+) -> (Moved, Moved) {
     let client = Arc::new(client);
     let upstream = Arc::new(upstream);
     let activity = Arc::new(Activity {
@@ -65,12 +83,14 @@ pub async fn relay(
         idle,
     });
     if write_all(&upstream, &early, &activity).await.is_none() {
-        return (0, 0);
+        return (Moved::default(), Moved::default());
     }
     let up = tokio::spawn(one_way(client.clone(), upstream.clone(), activity.clone()));
     let down = tokio::spawn(one_way(upstream, client, activity));
     let (up, down) = tokio::join!(up, down);
-    (early.len() as u64 + up.unwrap_or(0), down.unwrap_or(0))
+    let mut up = up.unwrap_or_default();
+    up.bytes += early.len() as u64;
+    (up, down.unwrap_or_default())
 }
 
 /// Writes all of `bytes` to a socket shared between tasks.
@@ -87,8 +107,8 @@ async fn write_all(to: &TcpStream, mut bytes: &[u8], activity: &Activity) -> Opt
 }
 
 /// Moves bytes from `from` to `to` until `from` closes, then closes `to`'s
-/// sending side. Returns the bytes moved.
-async fn one_way(from: Arc<TcpStream>, to: Arc<TcpStream>, activity: Arc<Activity>) -> u64 {
+/// sending side.
+async fn one_way(from: Arc<TcpStream>, to: Arc<TcpStream>, activity: Arc<Activity>) -> Moved {
     let moved = move_bytes(&from, &to, &activity).await;
     let _ = shutdown_write(&to);
     moved
@@ -108,36 +128,57 @@ fn shutdown_write(s: &TcpStream) -> io::Result<()> {
 #[cfg(target_os = "linux")]
 const PIPE_BYTES: usize = 1 << 20;
 
+/// Bytes a direction copies through memory before it sets up a pipe for splice:
+/// a short tunnel (most HTTPS requests) never opens one, which saves it two pipe
+/// descriptors, the calls that make and size and close them, and the user's pipe
+/// quota (`fs.pipe-user-pages-soft`), which then goes to the tunnels that carry
+/// bulk data.
 #[cfg(target_os = "linux")]
-async fn move_bytes(from: &TcpStream, to: &TcpStream, activity: &Activity) -> u64 {
+const SPLICE_AFTER: u64 = 256 * 1024;
+
+/// The buffer of a direction that copies: taken only when bytes are ready and
+/// given back once they are written, so an idle tunnel holds none.
+const COPY_BUFFER: usize = 64 * 1024;
+
+#[cfg(target_os = "linux")]
+async fn move_bytes(from: &TcpStream, to: &TcpStream, activity: &Activity) -> Moved {
     use rustix::pipe::{pipe_with, splice, PipeFlags, SpliceFlags};
-    let Ok((pipe_out, pipe_in)) = pipe_with(PipeFlags::NONBLOCK | PipeFlags::CLOEXEC) else {
-        return copy_bytes(from, to, activity).await;
+    let (copied, open) = copy_bytes(from, to, activity, SPLICE_AFTER).await;
+    let mut moved = Moved {
+        bytes: copied,
+        spliced: false,
     };
+    if !open {
+        return moved;
+    }
+    let Ok((pipe_out, pipe_in)) = pipe_with(PipeFlags::NONBLOCK | PipeFlags::CLOEXEC) else {
+        moved.bytes += copy_bytes(from, to, activity, u64::MAX).await.0;
+        return moved;
+    };
+    moved.spliced = true;
     // Best effort: a bigger pipe means fewer calls; the default (64 KiB) works too.
     let capacity = rustix::pipe::fcntl_setpipe_size(&pipe_in, PIPE_BYTES).unwrap_or(1 << 16);
     let flags = SpliceFlags::MOVE | SpliceFlags::NONBLOCK;
-    let mut total = 0u64;
     loop {
         // Fill the pipe from the source socket (the pipe is empty here).
         if activity.wait(|| from.readable()).await.is_none() {
-            return total;
+            return moved;
         }
         let filled = from.try_io(Interest::READABLE, || {
             splice(from, None, &pipe_in, None, capacity, flags).map_err(io::Error::from)
         });
         let mut in_pipe = match filled {
-            Ok(0) => return total, // the source closed
+            Ok(0) => return moved, // the source closed
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(_) => return total,
+            Err(_) => return moved,
         };
         activity.touch();
-        total += in_pipe as u64;
+        moved.bytes += in_pipe as u64;
         // Drain it into the destination socket.
         while in_pipe > 0 {
             if activity.wait(|| to.writable()).await.is_none() {
-                return total;
+                return moved;
             }
             let drained = to.try_io(Interest::WRITABLE, || {
                 splice(&pipe_out, None, to, None, in_pipe, flags).map_err(io::Error::from)
@@ -145,38 +186,147 @@ async fn move_bytes(from: &TcpStream, to: &TcpStream, activity: &Activity) -> u6
             match drained {
                 Ok(n) => in_pipe = in_pipe.saturating_sub(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) => return total,
+                Err(_) => return moved,
             }
         }
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-async fn move_bytes(from: &TcpStream, to: &TcpStream, activity: &Activity) -> u64 {
-    copy_bytes(from, to, activity).await
+async fn move_bytes(from: &TcpStream, to: &TcpStream, activity: &Activity) -> Moved {
+    Moved {
+        bytes: copy_bytes(from, to, activity, u64::MAX).await.0,
+        spliced: false,
+    }
 }
 
-/// Moves bytes through a buffer in the proxy's memory.
-async fn copy_bytes(from: &TcpStream, to: &TcpStream, activity: &Activity) -> u64 {
-    let mut buf = vec![0u8; 256 * 1024];
+/// Moves bytes through a buffer in the proxy's memory until `from` closes (or
+/// fails, or the tunnel goes quiet) or at least `until` bytes have moved. Returns
+/// the bytes moved and whether the tunnel is still open.
+async fn copy_bytes(
+    from: &TcpStream,
+    to: &TcpStream,
+    activity: &Activity,
+    until: u64,
+) -> (u64, bool) {
     let mut total = 0u64;
-    loop {
+    while total < until {
         if activity.wait(|| from.readable()).await.is_none() {
-            return total;
+            return (total, false);
         }
-        let n = match from.try_read(&mut buf) {
-            Ok(0) => return total,
+        let mut buf = Vec::with_capacity(COPY_BUFFER);
+        let n = match from.try_read_buf(&mut buf) {
+            Ok(0) => return (total, false),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(_) => return total,
+            Err(_) => return (total, false),
         };
         activity.touch();
         if write_all(to, buf.get(..n).unwrap_or_default(), activity)
             .await
             .is_none()
         {
-            return total;
+            return (total, false);
         }
         total += n as u64;
+    }
+    (total, true)
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A connected pair of loopback sockets.
+    async fn pair() -> (TcpStream, TcpStream) {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let a = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let (b, _) = l.accept().await.unwrap();
+        (a, b)
+    }
+
+    /// A tunnel's far ends (the client's and the destination's) and the relay
+    /// between them.
+    async fn tunnel(
+        early: &'static [u8],
+    ) -> (
+        TcpStream,
+        TcpStream,
+        tokio::task::JoinHandle<(Moved, Moved)>,
+    ) {
+        let (client, client_side) = pair().await;
+        let (upstream_side, upstream) = pair().await;
+        let relay = tokio::spawn(relay_both(
+            client_side,
+            bytes::Bytes::from_static(early),
+            upstream_side,
+            Duration::from_secs(10),
+        ));
+        (client, upstream, relay)
+    }
+
+    /// Sends `n` patterned bytes one way while reading them the other, then closes
+    /// the sender; the reader sees them all, in order, and then the close.
+    async fn send_and_check(from: &mut TcpStream, to: &mut TcpStream, n: usize, seed: u8) {
+        let data: Vec<u8> = (0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect();
+        let expect = data.clone();
+        let (r, w) = (to, from);
+        let write = async move {
+            w.write_all(&data).await.unwrap();
+            w.shutdown().await.unwrap();
+        };
+        let read = async move {
+            let mut got = Vec::new();
+            r.read_to_end(&mut got).await.unwrap();
+            got
+        };
+        let ((), got) = tokio::join!(write, read);
+        assert_eq!(got.len(), expect.len());
+        assert!(got == expect, "the bytes differ");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_short_tunnel_copies_and_opens_no_pipe() {
+        let (mut client, mut upstream, relay) = tunnel(b"early ").await;
+        let mut got = [0u8; 6];
+        upstream.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"early ");
+        send_and_check(&mut client, &mut upstream, 5_000, 1).await;
+        send_and_check(&mut upstream, &mut client, 40_000, 2).await;
+        let (up, down) = relay.await.unwrap();
+        assert_eq!(
+            (up, down),
+            (
+                Moved {
+                    bytes: 5_006,
+                    spliced: false
+                },
+                Moved {
+                    bytes: 40_000,
+                    spliced: false
+                }
+            )
+        );
+    }
+
+    /// A download past the copy limit goes on with splice (on Linux), intact; the
+    /// upload, short, still copies.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_bulk_direction_goes_on_with_splice() {
+        let (mut client, mut upstream, relay) = tunnel(b"").await;
+        send_and_check(&mut client, &mut upstream, 300, 3).await;
+        send_and_check(&mut upstream, &mut client, 3 << 20, 4).await;
+        let (up, down) = relay.await.unwrap();
+        assert_eq!(
+            up,
+            Moved {
+                bytes: 300,
+                spliced: false
+            }
+        );
+        assert_eq!(down.bytes, 3 << 20);
+        assert_eq!(down.spliced, cfg!(target_os = "linux"));
     }
 }
