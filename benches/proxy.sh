@@ -79,15 +79,23 @@ pd=$("$load" http direct $origin 64 "$secs" $rate); echo "direct     $pd"
 pr=$("$load" http $rp $origin 64 "$secs" $rate);    echo "residency  $pr"
 ps_=$("$load" http $sp $origin 64 "$secs" $rate);   echo "squid      $ps_"
 echo "== CONNECT, one tunnel per request, 64 at a time, ${secs}s each"
-cr=$("$load" connect $rp $origin 64 "$secs"); echo "residency  $cr"
-cs=$("$load" connect $sp $origin 64 "$secs"); echo "squid      $cs"
+hz=$(getconf CLK_TCK)
+# CPU per tunnel in each proxy's process, user and kernel, from /proc.
+ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
+per_tunnel() { # pid, "user0 sys0", load output: "user_us=… sys_us=…"
+  local u0 s0 u1 s1 n
+  read -r u0 s0 <<<"$2"; read -r u1 s1 < <(ticks "$1")
+  n=$(echo "$3" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+  echo "user_us=$(( (u1 - u0) * 1000000 / hz / n )) sys_us=$(( (s1 - s0) * 1000000 / hz / n ))"
+}
+t=$(ticks $rpid); cr=$("$load" connect $rp $origin 64 "$secs"); crc=$(per_tunnel $rpid "$t" "$cr"); echo "residency  $cr  $crc"
+t=$(ticks $spid); cs=$("$load" connect $sp $origin 64 "$secs"); csc=$(per_tunnel $spid "$t" "$cs"); echo "squid      $cs  $csc"
 echo "== bulk download through a tunnel (2 GB)"
 # CPU per GB moved, from /proc: the whole machine's busy time, and the proxy's own.
 # A relay carries each byte over two TCP connections, so the kernel's work per GB
 # about doubles, most of it in the client's and origin's processes. When the
 # direct download already keeps every core busy, the ratio of the two is the most
 # the relayed download can reach on this machine.
-hz=$(getconf CLK_TCK)
 busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }
 own() { awk '{print $14+$15}' "/proc/$rpid/stat"; }
 per_gb() { echo "scale=3; ($2 - $1) / $hz / 2" | bc; }
@@ -104,14 +112,15 @@ echo "== 10,000 idle connections"
 ir=$("$load" idle $rp 10000 $rpid); echo "residency  $ir"
 is=$("$load" idle $sp 10000 $spid); echo "squid      $is"
 python3 - "$hd" "$hr" "$hs" "$cr" "$cs" "$bd" "$br" "$bs" "$ir" "$is" "$pd" "$pr" "$ps_" "$bh" \
-  "direct=$cpu_direct proxied=$cpu_proxied own=$cpu_own cores=$(nproc)" <<'PY'
+  "direct=$cpu_direct proxied=$cpu_proxied own=$cpu_own cores=$(nproc)" "$crc" "$csc" <<'PY'
 import sys
 d = [dict(kv.split("=") for kv in a.split()) for a in sys.argv[1:]]
-hd, hr, hs, cr, cs, bd, br, bs, ir, is_, pd, pr, ps, bh, cpu = d
+hd, hr, hs, cr, cs, bd, br, bs, ir, is_, pd, pr, ps, bh, cpu, crc, csc = d
 f = lambda x, k: float(x[k])
 print()
 print(f"plain HTTP req/s: residency {f(hr,'rps'):.0f}, squid {f(hs,'rps'):.0f}, direct {f(hd,'rps'):.0f}  -> residency/squid {f(hr,'rps')/f(hs,'rps'):.2f}x (goal >= 2x)")
-print(f"CONNECT req/s:    residency {f(cr,'rps'):.0f}, squid {f(cs,'rps'):.0f}  -> {f(cr,'rps')/f(cs,'rps'):.2f}x")
+print(f"CONNECT req/s:    residency {f(cr,'rps'):.0f}, squid {f(cs,'rps'):.0f}  -> {f(cr,'rps')/f(cs,'rps'):.2f}x; "
+      f"CPU per tunnel: residency {crc['user_us']} us user + {crc['sys_us']} us kernel, squid {csc['user_us']} + {csc['sys_us']}")
 print(f"p99 added latency, 64 connections as fast as answers come: residency {f(hr,'p99_ms')-f(hd,'p99_ms'):.3f} ms, squid {f(hs,'p99_ms')-f(hd,'p99_ms'):.3f} ms; p50 residency {f(hr,'p50_ms'):.3f} ms, direct {f(hd,'p50_ms'):.3f} ms")
 print(f"p99 added latency, 64 connections at {pd['rps']} req/s: residency {f(pr,'p99_ms')-f(pd,'p99_ms'):.3f} ms, squid {f(ps,'p99_ms')-f(pd,'p99_ms'):.3f} ms (goal <= 1 ms); p50 added residency {f(pr,'p50_ms')-f(pd,'p50_ms'):.3f} ms, squid {f(ps,'p50_ms')-f(pd,'p50_ms'):.3f} ms")
 print(f"bulk through CONNECT: residency {f(br,'mb_per_s'):.0f} MB/s, squid {f(bs,'mb_per_s'):.0f} MB/s, direct {f(bd,'mb_per_s'):.0f} MB/s -> residency/direct {f(br,'mb_per_s')/f(bd,'mb_per_s'):.2f}x (goal >= 0.9x); haproxy TCP relay {f(bh,'mb_per_s'):.0f} MB/s ({f(bh,'mb_per_s')/f(bd,'mb_per_s'):.2f}x)")
