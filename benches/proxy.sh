@@ -5,7 +5,8 @@
 #     answers come and at a fixed 5,000 req/s;
 #   - CONNECT req/s, one tunnel per request;
 #   - a 2 GB download through a tunnel (HAProxy's splice relay as a reference);
-#   - RSS with 10,000 idle connections.
+#   - RSS with 10,000 idle connections;
+#   - RSS and descriptors with 2,000 idle CONNECT tunnels.
 # Not part of CI.
 #
 #   bash benches/proxy.sh [SECONDS]     (default 10 per measurement)
@@ -118,11 +119,14 @@ bh=$("$load" bulk direct $hp 2000000000);     echo "haproxy    $bh   (plain TCP 
 echo "== 10,000 idle connections"
 ir=$("$load" idle $rp 10000 $rpid); echo "residency  $ir"
 is=$("$load" idle $sp 10000 $spid); echo "squid      $is"
+echo "== 2,000 CONNECT tunnels, one request each, then idle"
+tr=$("$load" tunnels $rp $origin 2000 $rpid); echo "residency  $tr"
+ts=$("$load" tunnels $sp $origin 2000 $spid); echo "squid      $ts"
 python3 - "$hd" "$hr" "$hs" "$cr" "$cs" "$bd" "$br" "$bs" "$ir" "$is" "$pd" "$pr" "$ps_" "$bh" \
-  "direct=$cpu_direct proxied=$cpu_proxied own=$cpu_own cores=$(nproc)" "$crc" "$csc" <<'PY'
+  "direct=$cpu_direct proxied=$cpu_proxied own=$cpu_own cores=$(nproc)" "$crc" "$csc" "$tr" "$ts" <<'PY'
 import sys
 d = [dict(kv.split("=") for kv in a.split()) for a in sys.argv[1:]]
-hd, hr, hs, cr, cs, bd, br, bs, ir, is_, pd, pr, ps, bh, cpu, crc, csc = d
+hd, hr, hs, cr, cs, bd, br, bs, ir, is_, pd, pr, ps, bh, cpu, crc, csc, tr, ts = d
 f = lambda x, k: float(x[k])
 print()
 print(f"plain HTTP req/s: residency {f(hr,'rps'):.0f}, squid {f(hs,'rps'):.0f}, direct {f(hd,'rps'):.0f}  -> residency/squid {f(hr,'rps')/f(hs,'rps'):.2f}x (goal >= 2x)")
@@ -135,4 +139,6 @@ print(f"CPU per GB moved: direct {cpu['direct']} core-s, through residency {cpu[
       f"with {cpu['cores']} cores shared by client, origin and proxy, a relayed download can reach about "
       f"{f(cpu,'direct')/f(cpu,'proxied'):.2f}x direct")
 print(f"RSS with {ir['connections']} idle connections: residency {f(ir,'rss_idle_mib'):.1f} MiB (goal <= 150), squid {f(is_,'rss_idle_mib'):.1f} MiB")
+print(f"{tr['tunnels']} idle tunnels: residency {f(tr,'rss_idle_mib'):.1f} MiB, {tr['sockets']} sockets and {tr['pipes']} pipe descriptors; "
+      f"squid {f(ts,'rss_idle_mib'):.1f} MiB, {ts['sockets']} sockets and {ts['pipes']} pipe descriptors")
 PY

@@ -5,6 +5,8 @@
 //!   proxy_load connect PROXY ORIGIN CONC SECS    one CONNECT tunnel per request: req/s, p50, p99
 //!   proxy_load bulk PROXY|direct ORIGIN BYTES    one download through a tunnel (or direct): MB/s
 //!   proxy_load idle PROXY N PID                  N idle connections held open: the proxy's RSS
+//!   proxy_load tunnels PROXY ORIGIN N PID        N CONNECT tunnels, one request each, then held
+//!                                                idle: the proxy's RSS and open descriptors
 //!
 //! Prints one line of `key=value` figures per run.
 
@@ -60,6 +62,15 @@ fn main() {
             }
             Some("bulk") => {
                 bulk(&args[1], args[2].parse().unwrap(), args[3].parse().unwrap()).await
+            }
+            Some("tunnels") => {
+                tunnels(
+                    args[1].parse().unwrap(),
+                    args[2].parse().unwrap(),
+                    args[3].parse().unwrap(),
+                    args[4].parse().unwrap(),
+                )
+                .await
             }
             Some("idle") => {
                 idle(
@@ -301,17 +312,68 @@ async fn bulk(proxy: &str, origin: SocketAddr, bytes: u64) {
     );
 }
 
+/// A process's resident memory in KiB.
+fn rss(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// A process's open descriptors: sockets, pipes, and the rest.
+fn descriptors(pid: u32) -> (usize, usize, usize) {
+    let mut kinds = (0, 0, 0);
+    for e in std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+    {
+        match std::fs::read_link(e.path()) {
+            Ok(t) if t.to_string_lossy().starts_with("socket:") => kinds.0 += 1,
+            Ok(t) if t.to_string_lossy().starts_with("pipe:") => kinds.1 += 1,
+            _ => kinds.2 += 1,
+        }
+    }
+    kinds
+}
+
+async fn tunnels(proxy: SocketAddr, origin: SocketAddr, n: usize, pid: u32) {
+    let (rss_before, fds_before) = (rss(pid), descriptors(pid));
+    let mut held = Vec::with_capacity(n);
+    let mut buf = Vec::new();
+    for _ in 0..n {
+        let Ok(mut s) = TcpStream::connect(proxy).await else {
+            eprintln!("stopped at {} tunnels", held.len());
+            break;
+        };
+        s.write_all(format!("CONNECT {origin} HTTP/1.1\r\nHost: {origin}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        read_response(&mut s, &mut buf).await.unwrap();
+        s.write_all(format!("GET / HTTP/1.1\r\nHost: {origin}\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        read_response(&mut s, &mut buf).await.unwrap();
+        held.push(s);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (rss_after, fds_after) = (rss(pid), descriptors(pid));
+    println!(
+        "tunnels={} rss_before_mib={:.1} rss_idle_mib={:.1} sockets={} pipes={} other_fds={}",
+        held.len(),
+        rss_before as f64 / 1024.0,
+        rss_after as f64 / 1024.0,
+        fds_after.0 as i64 - fds_before.0 as i64,
+        fds_after.1 as i64 - fds_before.1 as i64,
+        fds_after.2 as i64 - fds_before.2 as i64,
+    );
+}
+
 async fn idle(proxy: SocketAddr, n: usize, pid: u32) {
-    let rss = || {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("VmRSS:"))
-                    .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
-            })
-            .unwrap_or(0)
-    };
+    let rss = || rss(pid);
     let before = rss();
     let mut held = Vec::with_capacity(n);
     for _ in 0..n {
