@@ -1009,3 +1009,79 @@ fn bad_proxy_arguments_are_usage_errors() {
         );
     }
 }
+
+/// Reads the soft and hard open-file limits of a process.
+fn open_file_limits(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .to_string();
+    let f: Vec<&str> = line.split_whitespace().collect();
+    (f[3].to_string(), f[4].to_string())
+}
+
+/// The proxy raises its soft open-file limit to the hard one (a connection holds
+/// a descriptor, a tunnel two); when even the hard limit is below what
+/// `--max-connections` may need, it says so at start, with the way out.
+#[test]
+fn the_binary_raises_its_open_file_limit_and_warns_when_it_is_too_low() {
+    use std::io::BufRead;
+    let s = setup(&[443], "");
+    for (ulimit, max, warned) in [("-Sn 256", "100", false), ("-n 256", "1000", true)] {
+        let mut child = std::process::Command::new("bash")
+            .args([
+                "-c",
+                &format!("ulimit {ulimit} && exec \"$0\" \"$@\""),
+                env!("CARGO_BIN_EXE_residency"),
+                "proxy",
+                "--listen",
+                "127.0.0.1:0",
+                "--log",
+                "none",
+                "--max-connections",
+                max,
+                "--policy",
+            ])
+            .arg(&s.policy)
+            .arg("--geodb")
+            .arg(&s.geodb)
+            .env_clear()
+            .env("HOME", s.dir.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut before = Vec::new();
+        loop {
+            let line = lines.next().expect("stderr closed").unwrap();
+            if line.contains("residency proxy listening on") {
+                break;
+            }
+            before.push(line);
+        }
+        let (soft, hard) = open_file_limits(child.id());
+        let _ = child.kill();
+        let _ = child.wait();
+        let text = before.join("\n");
+        if warned {
+            assert_eq!((soft.as_str(), hard.as_str()), ("256", "256"));
+            assert!(
+                text.contains(
+                    "the open-file limit is 256, and --max-connections 1000 may need 2064"
+                ) && text.contains("hint: raise the hard limit"),
+                "{text}"
+            );
+        } else {
+            // The hard limit is the one this test runs under.
+            let ours = open_file_limits(std::process::id()).1;
+            assert_eq!(
+                (soft.as_str(), hard.as_str()),
+                (ours.as_str(), ours.as_str())
+            );
+            assert!(!text.contains("warning"), "{text}");
+        }
+    }
+}

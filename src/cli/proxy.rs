@@ -77,7 +77,9 @@ pub struct ProxyArgs {
     /// The key that signs the store's rows.
     #[arg(long, value_name = "FILE", env = "RESIDENCY_AUDIT_KEY")]
     pub audit_key: Option<PathBuf>,
-    /// Open client connections at most (more get 503).
+    /// Open client connections at most (more get 503). Each may hold two
+    /// descriptors: the soft open-file limit is raised to the hard one at start,
+    /// with a warning if that is below 2 × N + 64.
     #[arg(long, default_value_t = 20_000, value_name = "N",
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_connections: usize,
@@ -169,6 +171,10 @@ pub fn run(args: ProxyArgs) -> anyhow::Result<ExitStatus> {
         drain_timeout: Duration::from_secs(args.drain_timeout),
         watch_interval: (args.watch_interval > 0).then(|| Duration::from_secs(args.watch_interval)),
     };
+    let descriptors = raise_descriptor_limit();
+    if let Some(warning) = descriptor_warning(descriptors, args.max_connections) {
+        eprintln!("residency: warning: {warning}");
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -203,6 +209,50 @@ pub fn run(args: ProxyArgs) -> anyhow::Result<ExitStatus> {
     })
 }
 
+/// Raises the soft limit on open descriptors to the hard one, as servers do (a
+/// connection holds one, a tunnel or a pooled request two), and returns the limit
+/// in force (`None`: unlimited). Best effort: a limit that cannot be raised stays.
+fn raise_descriptor_limit() -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current == limit.maximum {
+        return limit.current;
+    }
+    let raised = Rlimit {
+        current: limit.maximum,
+        maximum: limit.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => raised.current,
+        Err(_) => limit.current,
+    }
+}
+
+/// Descriptors `--max-connections` may need: two per connection (the client's and
+/// the destination's sockets), and a few for listeners, the store and the files.
+fn descriptors_needed(max_connections: usize) -> u64 {
+    (max_connections as u64)
+        .saturating_mul(2)
+        .saturating_add(64)
+}
+
+/// A warning when the open-file limit is below what `--max-connections` may need:
+/// past it, new connections wait to be accepted (not a 503) and dials fail.
+fn descriptor_warning(limit: Option<u64>, max_connections: usize) -> Option<String> {
+    let limit = limit?;
+    let needed = descriptors_needed(max_connections);
+    (limit < needed).then(|| {
+        format!(
+            "the open-file limit is {limit}, and --max-connections {max_connections} may need \
+             {needed} (two per connection); past about {} busy connections, new ones wait to be \
+             accepted and dials to destinations fail\n  \
+             hint: raise the hard limit (`ulimit -Hn`, `LimitNOFILE=` in a systemd unit) or \
+             lower --max-connections",
+            limit.saturating_sub(64) / 2
+        )
+    })
+}
+
 #[cfg(test)]
 mod test {
     use super::*;
@@ -221,5 +271,16 @@ mod test {
         assert_eq!(parse_resolve("api.example.eu:[::1]").unwrap().1, ip("::1"));
         assert!(parse_resolve(":127.0.0.2").is_err());
         assert!(parse_resolve("api.example.eu:1.2.3").is_err());
+    }
+
+    #[test]
+    fn a_limit_below_two_descriptors_a_connection_is_named() {
+        assert_eq!(descriptor_warning(None, 20_000), None);
+        assert_eq!(descriptor_warning(Some(40_064), 20_000), None);
+        let w = descriptor_warning(Some(1024), 20_000).unwrap_or_default();
+        assert!(w.contains("limit is 1024"), "{w}");
+        assert!(w.contains("may need 40064"), "{w}");
+        assert!(w.contains("past about 480 busy connections"), "{w}");
+        assert!(descriptor_warning(Some(40_063), 20_000).is_some());
     }
 }
