@@ -127,7 +127,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         sink,
         limits: config.limits,
         draining: AtomicBool::new(false),
-        pool: server::Pool::default(),
+        pool: server::Pool::new(server::POOL_IDLE),
     });
     let (tx, rx) = watch::channel(false);
     let mut tasks = vec![tokio::spawn(server::serve_proxy(
@@ -148,6 +148,20 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             shared.clone(),
             rx.clone(),
         )));
+    }
+    {
+        // Idle destination connections are closed once they waited too long, even
+        // when no request comes to find them.
+        let shared = shared.clone();
+        let mut rx = rx.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(server::POOL_IDLE / 6) => shared.pool.sweep(),
+                    _ = rx.changed() => break,
+                }
+            }
+        }));
     }
     if let Some(every) = config.watch_interval {
         let shared = shared.clone();

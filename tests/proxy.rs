@@ -495,6 +495,7 @@ async fn admin_endpoints_and_ext_authz() {
         "{m}"
     );
     assert!(m.contains("# TYPE residency_proxy_active_connections gauge"));
+    assert!(m.contains("# TYPE residency_proxy_idle_upstream_connections gauge"));
     // Envoy's check request carries the original Host.
     let authz = p.authz.unwrap();
     let ok = exchange(

@@ -95,34 +95,111 @@ pub struct Shared {
 }
 
 /// Keep-alive connections to destinations, reused only for the same checked
-/// address (a new decision picks the address; the pool never widens it).
-#[derive(Default)]
-pub struct Pool {
-    idle: std::sync::Mutex<std::collections::HashMap<SocketAddr, Vec<Upstream>>>,
+/// address (a new decision picks the address; the pool never widens it). Bounded
+/// in count (per address and in all) and in time: a connection not reused within
+/// the idle time is dropped, which closes it, so destinations that keep idle
+/// connections open cannot pile up descriptors.
+pub struct Pool<T = Upstream> {
+    state: std::sync::Mutex<PoolState<T>>,
+    idle: Duration,
+}
+
+struct PoolState<T> {
+    by_address: std::collections::HashMap<SocketAddr, Vec<(T, Instant)>>,
+    count: usize,
 }
 
 type Upstream = hyper::client::conn::http1::SendRequest<Incoming>;
 
-impl Pool {
-    fn take(&self, addr: SocketAddr) -> Option<Upstream> {
-        let mut idle = self.idle.lock().ok()?;
-        let list = idle.get_mut(&addr)?;
-        while let Some(s) = list.pop() {
-            if s.is_ready() && !s.is_closed() {
-                return Some(s);
+/// What the pool needs to know of a connection.
+pub trait Pooled {
+    /// It can take a request now.
+    fn ready(&self) -> bool;
+    /// The other end closed it, or it failed.
+    fn closed(&self) -> bool;
+}
+
+impl Pooled for Upstream {
+    fn ready(&self) -> bool {
+        self.is_ready()
+    }
+    fn closed(&self) -> bool {
+        self.is_closed()
+    }
+}
+
+/// How long a pooled connection waits to be reused before it is closed.
+pub const POOL_IDLE: Duration = Duration::from_secs(60);
+/// Idle connections kept per destination address, and in all.
+const POOL_PER_ADDRESS: usize = 256;
+const POOL_MAX: usize = 1024;
+
+impl<T: Pooled> Pool<T> {
+    /// An empty pool whose connections wait at most `idle` to be reused.
+    pub fn new(idle: Duration) -> Self {
+        Pool {
+            state: std::sync::Mutex::new(PoolState {
+                by_address: std::collections::HashMap::new(),
+                count: 0,
+            }),
+            idle,
+        }
+    }
+
+    /// The newest idle connection to `addr` that can take a request; older,
+    /// closed or stale ones met on the way are dropped.
+    pub fn take(&self, addr: SocketAddr) -> Option<T> {
+        let mut state = self.state.lock().ok()?;
+        let state = &mut *state;
+        let list = state.by_address.get_mut(&addr)?;
+        let now = Instant::now();
+        while let Some((c, since)) = list.pop() {
+            state.count = state.count.saturating_sub(1);
+            if c.ready() && !c.closed() && now.duration_since(since) < self.idle {
+                return Some(c);
             }
         }
         None
     }
 
-    fn put(&self, addr: SocketAddr, s: Upstream) {
-        if let Ok(mut idle) = self.idle.lock() {
-            let list = idle.entry(addr).or_default();
-            list.retain(|s| !s.is_closed());
-            if list.len() < 256 {
-                list.push(s);
-            }
+    /// Keeps a connection for reuse, unless the pool is full (then it is dropped).
+    pub fn put(&self, addr: SocketAddr, c: T) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        if state.count >= POOL_MAX {
+            self.sweep_state(&mut state);
         }
+        let state = &mut *state;
+        if state.count >= POOL_MAX {
+            return;
+        }
+        let list = state.by_address.entry(addr).or_default();
+        if list.len() < POOL_PER_ADDRESS {
+            list.push((c, Instant::now()));
+            state.count += 1;
+        }
+    }
+
+    /// Drops the connections that are closed or waited longer than the idle time.
+    pub fn sweep(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            self.sweep_state(&mut state);
+        }
+    }
+
+    fn sweep_state(&self, state: &mut PoolState<T>) {
+        let now = Instant::now();
+        state.by_address.retain(|_, list| {
+            list.retain(|(c, since)| !c.closed() && now.duration_since(*since) < self.idle);
+            !list.is_empty()
+        });
+        state.count = state.by_address.values().map(Vec::len).sum();
+    }
+
+    /// Idle connections kept.
+    pub fn idle_connections(&self) -> usize {
+        self.state.lock().map_or(0, |s| s.count)
     }
 }
 
@@ -610,11 +687,18 @@ pub async fn serve_admin(
 ) {
     serve_simple(listener, shared, shutdown, |req, shared| async move {
         match req.uri().path() {
-            "/metrics" => full(
-                StatusCode::OK,
-                "text/plain; version=0.0.4; charset=utf-8",
-                shared.metrics.render(),
-            ),
+            "/metrics" => {
+                let mut text = shared.metrics.render();
+                text.push_str(&format!(
+                    "# HELP residency_proxy_idle_upstream_connections Keep-alive connections to destinations waiting to be reused.\n# TYPE residency_proxy_idle_upstream_connections gauge\nresidency_proxy_idle_upstream_connections {}\n",
+                    shared.pool.idle_connections()
+                ));
+                full(
+                    StatusCode::OK,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    text,
+                )
+            }
             "/healthz" => full(StatusCode::OK, "text/plain", "ok\n"),
             "/readyz" => {
                 if shared.draining.load(Ordering::Relaxed) || shared.current().is_none() {
@@ -718,5 +802,83 @@ async fn serve_simple<F, Fut>(
                 .serve_connection(TokioIo::new(stream), svc)
                 .await;
         });
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    /// A connection whose closing the test controls.
+    #[derive(Clone, Default)]
+    struct Fake(Arc<AtomicBool>);
+
+    impl Pooled for Fake {
+        fn ready(&self) -> bool {
+            true
+        }
+        fn closed(&self) -> bool {
+            self.0.load(Ordering::Relaxed)
+        }
+    }
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 2], port))
+    }
+
+    #[test]
+    fn a_connection_is_reused_only_for_its_address() {
+        let pool = Pool::new(POOL_IDLE);
+        pool.put(addr(1), Fake::default());
+        assert!(pool.take(addr(2)).is_none());
+        assert!(pool.take(addr(1)).is_some());
+        assert!(pool.take(addr(1)).is_none());
+        assert_eq!(pool.idle_connections(), 0);
+    }
+
+    #[test]
+    fn stale_and_closed_connections_are_dropped() {
+        let pool = Pool::new(Duration::from_millis(50));
+        let closed = Fake::default();
+        pool.put(addr(1), Fake::default());
+        pool.put(addr(1), closed.clone());
+        closed.0.store(true, Ordering::Relaxed);
+        // The newest is closed: passed over for the older, still fresh one.
+        assert!(pool.take(addr(1)).is_some_and(|c| !c.closed()));
+        assert_eq!(pool.idle_connections(), 0);
+        // Waiting past the idle time: not reused, and swept without a request.
+        pool.put(addr(1), Fake::default());
+        pool.put(addr(2), Fake::default());
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(pool.take(addr(1)).is_none());
+        assert_eq!(pool.idle_connections(), 1);
+        pool.sweep();
+        assert_eq!(pool.idle_connections(), 0);
+        // A closed one is swept too.
+        let gone = Fake::default();
+        pool.put(addr(3), gone.clone());
+        gone.0.store(true, Ordering::Relaxed);
+        pool.sweep();
+        assert_eq!(pool.idle_connections(), 0);
+    }
+
+    #[test]
+    fn the_pool_is_bounded_per_address_and_in_all() {
+        let pool = Pool::new(POOL_IDLE);
+        for _ in 0..POOL_PER_ADDRESS + 10 {
+            pool.put(addr(1), Fake::default());
+        }
+        assert_eq!(pool.idle_connections(), POOL_PER_ADDRESS);
+        for port in 2..100 {
+            for _ in 0..20 {
+                pool.put(addr(port), Fake::default());
+            }
+        }
+        assert_eq!(pool.idle_connections(), POOL_MAX);
+        // Full of fresh connections: a new one is dropped, not kept.
+        pool.put(addr(500), Fake::default());
+        assert!(pool.take(addr(500)).is_none());
+        assert_eq!(pool.idle_connections(), POOL_MAX);
     }
 }
