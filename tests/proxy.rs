@@ -899,27 +899,37 @@ async fn attack_many_connections_hit_the_limit_cleanly() {
 
 // ------------------------------------------------------------ the binary
 
-#[test]
-fn the_binary_reloads_on_sighup_and_drains_on_sigterm() {
-    use std::io::BufRead;
-    let s = setup(&[443], "");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_residency"))
-        .args([
-            "proxy",
-            "--listen",
-            "127.0.0.1:0",
-            "--log",
-            "none",
-            "--watch-interval",
-            "0",
-            "--policy",
-        ])
+/// `residency proxy` on 127.0.0.1:0 with the setup's policy and geodb, no decision
+/// log, a clean environment and stderr piped; with `ulimit`, started through a
+/// shell that first sets that limit (`-Sn 256`).
+fn proxy_binary(s: &Setup, ulimit: Option<&str>, extra: &[&str]) -> std::process::Command {
+    let bin = env!("CARGO_BIN_EXE_residency");
+    let mut c = match ulimit {
+        Some(u) => {
+            let mut c = std::process::Command::new("bash");
+            c.args(["-c", &format!("ulimit {u} && exec \"$0\" \"$@\""), bin]);
+            c
+        }
+        None => std::process::Command::new(bin),
+    };
+    c.args(["proxy", "--listen", "127.0.0.1:0", "--log", "none"])
+        .args(extra)
+        .arg("--policy")
         .arg(&s.policy)
         .arg("--geodb")
         .arg(&s.geodb)
         .env_clear()
         .env("HOME", s.dir.path())
-        .stderr(std::process::Stdio::piped())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stderr(std::process::Stdio::piped());
+    c
+}
+
+#[test]
+fn the_binary_reloads_on_sighup_and_drains_on_sigterm() {
+    use std::io::BufRead;
+    let s = setup(&[443], "");
+    let mut child = proxy_binary(&s, None, &["--watch-interval", "0"])
         .spawn()
         .unwrap();
     struct KillOnDrop(std::process::Child);
@@ -1031,27 +1041,7 @@ fn the_binary_raises_its_open_file_limit_and_warns_when_it_is_too_low() {
     use std::io::BufRead;
     let s = setup(&[443], "");
     for (ulimit, max, warned) in [("-Sn 256", "100", false), ("-n 256", "1000", true)] {
-        let mut child = std::process::Command::new("bash")
-            .args([
-                "-c",
-                &format!("ulimit {ulimit} && exec \"$0\" \"$@\""),
-                env!("CARGO_BIN_EXE_residency"),
-                "proxy",
-                "--listen",
-                "127.0.0.1:0",
-                "--log",
-                "none",
-                "--max-connections",
-                max,
-                "--policy",
-            ])
-            .arg(&s.policy)
-            .arg("--geodb")
-            .arg(&s.geodb)
-            .env_clear()
-            .env("HOME", s.dir.path())
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .stderr(std::process::Stdio::piped())
+        let mut child = proxy_binary(&s, Some(ulimit), &["--max-connections", max])
             .spawn()
             .unwrap();
         let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
