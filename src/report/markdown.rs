@@ -10,7 +10,8 @@ use std::io::{self, Write};
 /// Rows shown before the rest is summarised.
 const MAX_ROWS: usize = 100;
 
-fn cell(s: &str) -> String {
+/// Text for a table cell: `|` escaped, line breaks as `<br>`, so the row stays one row.
+pub(crate) fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', "<br>")
 }
 

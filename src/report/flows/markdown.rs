@@ -3,6 +3,7 @@
 
 use super::{destination_label, top_network, FlowReport};
 use crate::engine::Severity;
+use crate::report::markdown::cell;
 use std::io::{self, Write};
 
 /// Writes the verdict, a table of traffic per destination and one of findings.
@@ -27,7 +28,7 @@ pub fn write(r: &FlowReport<'_>, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "| {} | {} | {} | {} | {} |",
-            destination_label(c).replace('|', "\\|"),
+            cell(&destination_label(c)),
             c.class.as_str(),
             c.flows,
             c.bytes,
@@ -47,7 +48,7 @@ pub fn write(r: &FlowReport<'_>, out: &mut dyn Write) -> io::Result<()> {
                 f.rule.code(),
                 f.name,
                 f.subject,
-                f.message.replace('|', "\\|")
+                cell(&f.message)
             )?;
         }
     }
