@@ -207,19 +207,19 @@ fn run(path: &Path, db: &Path) -> Value {
     run_with(path, db, &[])
 }
 
-fn run_with(path: &Path, db: &Path, extra: &[&str]) -> Value {
-    let mut args = vec![
-        "flows",
-        path.to_str().unwrap(),
-        "--geodb",
-        db.to_str().unwrap(),
-        "--format",
-        "json",
-        "--as-of",
-        "2026-11-28",
-    ];
+/// `residency flows PATHS… --geodb DB` and `extra`.
+fn run_flows(paths: &[&Path], db: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["flows"];
+    args.extend(paths.iter().map(|p| p.to_str().unwrap()));
+    args.extend(["--geodb", db.to_str().unwrap()]);
     args.extend_from_slice(extra);
-    let o = residency(&args);
+    residency(&args)
+}
+
+fn run_with(path: &Path, db: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["--format", "json", "--as-of", "2026-11-28"];
+    args.extend_from_slice(extra);
+    let o = run_flows(&[path], db, &args);
     // Traffic to the US (no approved recipient), India and an unplaced address fails.
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     serde_json::from_slice(&o.stdout).unwrap()
@@ -288,26 +288,17 @@ fn approved_recipients_and_allowed_networks_clear_findings() {
         "[policy]\nname = \"p\"\nextends = \"gdpr\"\n\n[egress]\nallowed_cidrs = [\"9.9.9.9\", \"7.30.0.0/16\"]\n\n[[approved_recipient]]\nid = \"AR-1\"\nname = \"mailer\"\ncidrs = [\"6.20.0.0/24\"]\nmechanism = \"scc\"\ntia = \"TIA-1\"\nsupplementary_measures = [\"tls\"]\napprover = \"DPO\"\nticket = \"T-1\"\nexpires = 2027-01-31\n",
     )
     .unwrap();
-    let args = [
-        "flows",
-        log.to_str().unwrap(),
-        "--geodb",
-        db.to_str().unwrap(),
-        "--format",
-        "json",
-        "--policy",
-        policy.to_str().unwrap(),
-    ];
+    let args = ["--format", "json", "--policy", policy.to_str().unwrap()];
     let mut with_date = args.to_vec();
     with_date.extend(["--as-of", "2026-11-28"]);
-    let o = residency(&with_date);
+    let o = run_flows(&[&log], &db, &with_date);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["findings"], json!([]));
     // After the approval expires, the US flows count again and RES010 says why.
     let mut later = args.to_vec();
     later.extend(["--as-of", "2027-02-01"]);
-    let o = residency(&later);
+    let o = run_flows(&[&log], &db, &later);
     assert_eq!(o.status.code(), Some(1));
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     let rules: Vec<&str> = doc["findings"]
@@ -470,16 +461,7 @@ fn large_logs_split_into_blocks_keep_counts_and_line_numbers() {
     }
     assert!(text.len() > 3 << 20, "spans several blocks");
     std::fs::write(&p, &text).unwrap();
-    let o = residency(&[
-        "flows",
-        p.to_str().unwrap(),
-        "--geodb",
-        db.to_str().unwrap(),
-        "--format",
-        "json",
-        "--fail-on",
-        "never",
-    ]);
+    let o = run_flows(&[&p], &db, &["--format", "json", "--fail-on", "never"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     let s = &doc["summary"];
@@ -539,18 +521,18 @@ fn imported_cloud_ranges_take_precedence_over_the_geodb() {
     );
     let log = dir.path().join("vpc.log");
     std::fs::write(&log, vpc(true, false)).unwrap();
-    let o = residency(&[
-        "flows",
-        log.to_str().unwrap(),
-        "--geodb",
-        db.to_str().unwrap(),
-        "--ranges",
-        ranges.to_str().unwrap(),
-        "--format",
-        "json",
-        "--as-of",
-        "2026-11-28",
-    ]);
+    let o = run_flows(
+        &[&log],
+        &db,
+        &[
+            "--ranges",
+            ranges.to_str().unwrap(),
+            "--format",
+            "json",
+            "--as-of",
+            "2026-11-28",
+        ],
+    );
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     let s = &doc["summary"];
     // 6.20.0.9 (geodb: US) is in AWS eu-central-1; 7.30.4.4 (geodb: IN) in GCP europe-west1;
@@ -583,18 +565,10 @@ fn imported_cloud_ranges_take_precedence_over_the_geodb() {
 #[test]
 fn csv_and_markdown_reports() {
     let (_dir, db, log) = vpc_log();
-    let base = [
-        "flows",
-        log.to_str().unwrap(),
-        "--geodb",
-        db.to_str().unwrap(),
-        "--as-of",
-        "2026-11-28",
-        "--format",
-    ];
+    let base = ["--as-of", "2026-11-28", "--format"];
     let mut args = base.to_vec();
     args.push("csv");
-    let o = residency(&args);
+    let o = run_flows(&[&log], &db, &args);
     let mut reader = csv::Reader::from_reader(o.stdout.as_slice());
     let headers = reader.headers().unwrap().clone();
     assert_eq!(headers.get(0), Some("country"));
@@ -612,7 +586,7 @@ fn csv_and_markdown_reports() {
     assert_eq!(de_bytes, 500);
     let mut args = base.to_vec();
     args.push("markdown");
-    let md = common::stdout(&residency(&args));
+    let md = common::stdout(&run_flows(&[&log], &db, &args));
     assert!(
         md.starts_with("## residency flows: ❌ transfers without a legal basis"),
         "{md}"
@@ -630,31 +604,24 @@ fn csv_and_markdown_reports() {
 fn the_report_goes_to_the_output_file_or_says_why_not() {
     let (dir, db, log) = vpc_log();
     let out = dir.path().join("report.json");
-    let o = residency(&[
-        "flows",
-        log.to_str().unwrap(),
-        "--geodb",
-        db.to_str().unwrap(),
-        "--as-of",
-        "2026-11-28",
-        "--format",
-        "json",
-        "--output",
-        out.to_str().unwrap(),
-    ]);
+    let o = run_flows(
+        &[&log],
+        &db,
+        &[
+            "--as-of",
+            "2026-11-28",
+            "--format",
+            "json",
+            "--output",
+            out.to_str().unwrap(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
     let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     check(&doc, true);
     let nowhere = dir.path().join("no-such-dir").join("report.json");
-    let o = residency(&[
-        "flows",
-        log.to_str().unwrap(),
-        "--geodb",
-        db.to_str().unwrap(),
-        "--output",
-        nowhere.to_str().unwrap(),
-    ]);
+    let o = run_flows(&[&log], &db, &["--output", nowhere.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains(&format!("cannot write {}", nowhere.display())),
@@ -717,13 +684,7 @@ fn bad_lines(doc: &Value) -> Vec<(Value, Value)> {
 
 /// Runs `flows --strict` on a log.
 fn strict(log: &Path, db: &Path) -> std::process::Output {
-    residency(&[
-        "flows",
-        log.to_str().unwrap(),
-        "--geodb",
-        db.to_str().unwrap(),
-        "--strict",
-    ])
+    run_flows(&[log], db, &["--strict"])
 }
 
 /// A file and the same bytes on standard input give the same counts and line
@@ -1003,10 +964,9 @@ fn the_audit_record_names_each_log_by_the_digest_of_its_bytes() {
     assert_eq!(doc["summary"]["malformed"], 1);
     let doc = run_stdin(&gz, &db, dir.path(), &audit, 0);
     assert_eq!(doc["inputs"][0]["sha256"], gz_digest.as_str());
-    let mut args = vec!["flows", plain.to_str().unwrap(), zipped.to_str().unwrap()];
-    args.extend(["--geodb", db.to_str().unwrap(), "--format", "json"]);
+    let mut args = vec!["--format", "json"];
     args.extend(audit);
-    let o = residency(&args);
+    let o = run_flows(&[&plain, &zipped], &db, &args);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["inputs"][0]["sha256"], text_digest.as_str());
