@@ -426,6 +426,54 @@ fn gzipped_logs_are_read_transparently() {
     check(&run(&p, &db), true);
 }
 
+/// A gzipped log cut short (an interrupted download) or with a gzip header over
+/// something else is exit 2 naming the file (or `-`) and what is wrong, from a
+/// file and from standard input alike; nothing is reported as if it were whole.
+#[test]
+fn truncated_and_corrupt_gzip_logs_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(vpc(true, false).repeat(50).as_bytes())
+        .unwrap();
+    let whole = gz.finish().unwrap();
+    let cases = [
+        (
+            "cut.log.gz",
+            whole[..whole.len() / 2].to_vec(),
+            "cannot read",
+        ),
+        (
+            "bad.log.gz",
+            b"\x1f\x8bnot deflate at all".to_vec(),
+            "invalid gzip header",
+        ),
+    ];
+    for (name, bytes, why) in cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, &bytes).unwrap();
+        let o = run_flows(&[&p], &db, &["--format", "json"]);
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{name}");
+        let e = stderr(&o);
+        assert!(
+            e.contains(&format!("{}: cannot read", p.display())) && e.contains(why),
+            "{e}"
+        );
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_residency"))
+            .args(["flows", "-", "--geodb", db.to_str().unwrap()])
+            .env_clear()
+            .env("HOME", dir.path())
+            .stdin(std::fs::File::open(&p).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{name} on stdin: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{name}");
+        let e = stderr(&o);
+        assert!(e.contains("-: cannot read") && e.contains(why), "{e}");
+    }
+}
+
 #[test]
 fn strict_and_unrecognisable_input_exit_2() {
     let (dir, db, p) = vpc_log();
