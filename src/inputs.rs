@@ -178,10 +178,3 @@ pub fn hex(bytes: &[u8]) -> String {
     }
     s
 }
-
-/// SHA-256 of a file's bytes as stored, streamed.
-pub fn file_sha256(path: &Path) -> std::io::Result<String> {
-    let mut h = Sha256::new();
-    std::io::copy(&mut std::fs::File::open(path)?, &mut h)?;
-    Ok(hex(&h.finalize()))
-}

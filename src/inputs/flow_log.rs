@@ -532,7 +532,7 @@ pub struct LogRead {
 /// Reads one log, folding records into `tally`. With `digest`, also takes the
 /// SHA-256 of its bytes: a stream's (standard input, a pipe, a gzipped file) as
 /// they are read, so a log that can be read only once still has one; a plain
-/// file's by a second, sequential read after the parallel one.
+/// file's on this thread while the workers read its blocks, over the same range.
 pub fn read_log(
     path: &Path,
     forced: Option<FlowFormat>,
@@ -593,7 +593,8 @@ pub fn read_log(
         .map_or(2, |n| n.get())
         .clamp(1, 8);
     let parser = parser.as_ref();
-    let positional = plain.is_some();
+    // A plain file's digest, taken on this thread while the workers read it.
+    let mut file_digest = None;
     let results: Vec<WorkerOutput> = match plain {
         // A plain file: each worker reads its own blocks, so they are in its cache
         // when it parses them, and no thread copies for the others.
@@ -603,7 +604,11 @@ pub fn read_log(
             let sources = (0..workers)
                 .map(|_| FileBlocks::new(&file, &next, consumed, len))
                 .collect();
-            with_workers(sources, parser, strict, &shown, || ()).1
+            let (hashed, results) = with_workers(sources, parser, strict, &shown, || {
+                digest.is_some().then(|| digest_range(&file, len))
+            });
+            file_digest = hashed.transpose().map_err(|e| cannot_read(&shown, e))?;
+            results
         }
         _ => {
             let buffers = workers * 2 + 1;
@@ -672,17 +677,35 @@ pub fn read_log(
         }
         tally.merge(out.tally);
     }
-    // A stream was read to its end, every byte through the digest; the workers
-    // read a plain file's blocks themselves.
+    // A stream was read to its end, every byte through the digest.
     drop(reader);
-    let sha256 = match digest {
-        Some(_) if positional => {
-            Some(crate::inputs::file_sha256(path).map_err(|e| cannot_read(&shown, e))?)
-        }
-        Some(d) => Some(crate::inputs::hex(&d.take().finalize())),
-        None => None,
+    let sha256 = match (file_digest, digest) {
+        (Some(h), _) => Some(h),
+        (None, Some(d)) => Some(crate::inputs::hex(&d.take().finalize())),
+        (None, None) => None,
     };
     Ok(LogRead { format, sha256 })
+}
+
+/// The SHA-256 (hex) of a file's first `len` bytes, the range the workers read,
+/// read at fixed offsets; a file that shrank meanwhile gives what it still has.
+#[cfg(unix)]
+fn digest_range(file: &std::fs::File, len: u64) -> std::io::Result<String> {
+    use std::os::unix::fs::FileExt;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; BLOCK];
+    let mut at = 0u64;
+    while at < len {
+        let want = usize::try_from(len - at).map_or(buf.len(), |left| left.min(buf.len()));
+        let chunk = buf.get_mut(..want).unwrap_or_default();
+        let n = file.read_at(chunk, at)?;
+        if n == 0 {
+            break;
+        }
+        h.update(chunk.get(..n).unwrap_or_default());
+        at += n as u64;
+    }
+    Ok(crate::inputs::hex(&h.finalize()))
 }
 
 /// A block of whole lines, numbered in file order.
