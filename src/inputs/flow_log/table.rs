@@ -136,14 +136,7 @@ impl Table {
                 *s = self.slot_index(u32::from(d));
             }
         }
-        let mut touched = 0u64;
-        for &i in &slots {
-            if let Some(s) = self.slots.get(i as usize) {
-                touched =
-                    touched.wrapping_add(s.seen.first ^ s.counts.last().map_or(0, |c| c.bytes));
-            }
-        }
-        std::hint::black_box(touched);
+        self.touch(slots.iter().copied());
         for (k, r) in records.iter().enumerate() {
             let count = PortCount {
                 flows: 1,
@@ -158,6 +151,20 @@ impl Table {
                 }
             }
         }
+    }
+
+    /// Reads both cache lines of each of these slots, so that the processor waits
+    /// for their misses together, before they are used one after another.
+    #[inline]
+    fn touch(&self, slots: impl Iterator<Item = u32>) {
+        let mut touched = 0u64;
+        for i in slots {
+            if let Some(s) = self.slots.get(i as usize) {
+                touched =
+                    touched.wrapping_add(s.seen.first ^ s.counts.last().map_or(0, |c| c.bytes));
+            }
+        }
+        std::hint::black_box(touched);
     }
 
     /// The slot of an IPv4 destination, made if new.
@@ -208,20 +215,30 @@ impl Table {
         let mut position = vec![0u32; self.slots.len()];
         let mut out: Vec<(IpAddr, Destination)> =
             Vec::with_capacity(order.len() + self.other.len());
-        for (n, &(a, i)) in order.iter().enumerate() {
-            let Some(s) = self.slots.get(i as usize) else {
-                continue;
-            };
-            if let Some(p) = position.get_mut(i as usize) {
-                *p = u32::try_from(n).unwrap_or(u32::MAX);
+        // In address order the slots are read at random: a group's are touched
+        // first, as in `add_batch`.
+        for group in order.chunks(16) {
+            self.touch(group.iter().map(|&(_, i)| i));
+            for &(a, i) in group {
+                let Some(s) = self.slots.get(i as usize) else {
+                    continue;
+                };
+                if let Some(p) = position.get_mut(i as usize) {
+                    *p = u32::try_from(out.len()).unwrap_or(u32::MAX);
+                }
+                let used = usize::from(s.used);
+                let mut d = Destination {
+                    ports: Vec::with_capacity(used),
+                    ..Destination::default()
+                };
+                s.seen.fold_into(&mut d, s.seen.source());
+                for (&port, &count) in s.ports.iter().zip(&s.counts).take(used) {
+                    d.flows += count.flows;
+                    d.bytes += count.bytes;
+                    d.ports.push((port, count));
+                }
+                out.push((IpAddr::V4(Ipv4Addr::from(a)), d));
             }
-            let mut d = Destination::default();
-            s.seen.fold_into(&mut d, s.seen.source());
-            let used = usize::from(s.used);
-            for (&port, &count) in s.ports.iter().zip(&s.counts).take(used) {
-                d.add_port(port, count);
-            }
-            out.push((IpAddr::V4(Ipv4Addr::from(a)), d));
         }
         for (key, count) in self.more {
             let at = position
