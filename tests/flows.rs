@@ -920,7 +920,7 @@ fn egress_address(
     ip: &str,
     country: &str,
     bytes: u64,
-    top: &str,
+    top_port: u16,
 ) -> residency::engine::EgressAddress {
     residency::engine::EgressAddress {
         ip: ip.parse().unwrap(),
@@ -931,8 +931,11 @@ fn egress_address(
         first_seen: Some(10),
         last_seen: Some(20),
         sample_source: None,
-        top: Some(top.to_string()),
-        source: "geodb test".to_string(),
+        top: Some(residency::engine::egress::TopNetwork::of(
+            ip.parse().unwrap(),
+            top_port,
+        )),
+        source: "geodb test".into(),
     }
 }
 
@@ -944,11 +947,11 @@ fn top_networks_are_named_once() {
     let policy = residency::policies::load("gdpr").unwrap().policy;
     let date = residency::knowledge::parse_date("2026-11-28").unwrap();
     let addresses = [
-        egress_address("198.51.100.1", "RU", 100, "198.51.100.0/24:443"),
-        egress_address("203.0.113.1", "RU", 70, "203.0.113.0/24:443"),
-        egress_address("198.51.100.2", "RU", 50, "198.51.100.0/24:443"),
-        egress_address("192.0.2.1", "RU", 10, "192.0.2.0/24:80"),
-        egress_address("192.0.2.9", "RU", 5, "192.0.2.0/24:25"),
+        egress_address("198.51.100.1", "RU", 100, 443),
+        egress_address("203.0.113.1", "RU", 70, 443),
+        egress_address("198.51.100.2", "RU", 50, 443),
+        egress_address("192.0.2.1", "RU", 10, 80),
+        egress_address("192.0.2.9", "RU", 5, 25),
     ];
     let findings = residency::engine::evaluate_egress(&addresses, &policy, &k.legal, date);
     assert_eq!(findings.len(), 1, "{findings:?}");

@@ -2,7 +2,7 @@
 
 use super::common::{open_geodb, parse_as_of, today};
 use super::ExitStatus;
-use crate::engine::egress::{lowest, EgressAddress};
+use crate::engine::egress::{lowest, network_key, network_text, EgressAddress, TopNetwork};
 use crate::engine::{evaluate_egress, Class};
 use crate::geo::ranges::{CloudRanges, RangesFirst};
 use crate::geo::{classify, GeoAnswer, METADATA_ADDRESS};
@@ -104,7 +104,7 @@ pub fn egress_addresses(
 ) -> anyhow::Result<Vec<EgressAddress>> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = destinations.len().div_ceil(cores).max(1024);
-    let source = format!("geodb {geo_label}");
+    let source: std::sync::Arc<str> = format!("geodb {geo_label}").into();
     let parts: Vec<anyhow::Result<Vec<EgressAddress>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = destinations
             .chunks(chunk)
@@ -129,7 +129,7 @@ pub fn egress_addresses(
 fn place(
     part: &Destinations,
     geo: &dyn crate::geo::GeoLookup,
-    source: &str,
+    source: &std::sync::Arc<str>,
 ) -> anyhow::Result<Vec<EgressAddress>> {
     let mut out = Vec::with_capacity(part.len());
     for (ip, d) in part {
@@ -142,7 +142,7 @@ fn place(
             .ports
             .iter()
             .max_by(|a, b| a.1.bytes.cmp(&b.1.bytes).then_with(|| b.0.cmp(&a.0)))
-            .map(|(port, _)| format!("{}:{port}", network_of(*ip)));
+            .map(|(port, _)| TopNetwork::of(*ip, *port));
         out.push(EgressAddress {
             ip: *ip,
             country,
@@ -153,7 +153,7 @@ fn place(
             last_seen: d.last_seen,
             sample_source: d.sample_source,
             top,
-            source: source.to_string(),
+            source: source.clone(),
         });
     }
     Ok(out)
@@ -207,7 +207,7 @@ impl NetworkRows {
             .into_iter()
             .take(n)
             .map(|(net, port, flows, bytes)| NetworkPort {
-                network: network_of(net),
+                network: network_text(net),
                 port,
                 flows,
                 bytes,
@@ -219,33 +219,6 @@ impl NetworkRows {
 
 /// Networks kept per country in reports (by bytes); the rest are counted.
 pub const TOP_NETWORKS: usize = 100;
-
-/// The /24 (IPv4) or /48 (IPv6) holding `ip`, as its network address.
-fn network_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, 0))
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            let g = |i: usize| s.get(i).copied().unwrap_or(0);
-            IpAddr::V6(std::net::Ipv6Addr::new(g(0), g(1), g(2), 0, 0, 0, 0, 0))
-        }
-    }
-}
-
-/// The network of [`network_key`] as text: `a.b.c.0/24`, or `a:b:c::/48` (its
-/// three groups always written, zero or not).
-fn network_of(ip: IpAddr) -> String {
-    match network_key(ip) {
-        IpAddr::V4(net) => format!("{net}/24"),
-        IpAddr::V6(net) => {
-            let [a, b, c, ..] = net.segments();
-            format!("{a:x}:{b:x}:{c:x}::/48")
-        }
-    }
-}
 
 /// Classes every destination and aggregates per country.
 pub fn summarise(
@@ -403,7 +376,7 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
                 .get(provider)
                 .map(String::as_str)
                 .unwrap_or("imported ranges");
-            a.source = format!("{provider} {region} ({source})");
+            a.source = format!("{provider} {region} ({source})").into();
         }
     }
     let mut findings = evaluate_egress(&addresses, &policy.policy, &knowledge.legal, as_of);
@@ -462,7 +435,7 @@ mod test {
     /// Networks are named by their /24 or /48, the three IPv6 groups always written.
     #[test]
     fn networks_are_named_by_their_prefix() {
-        let net = |s: &str| network_of(s.parse().unwrap());
+        let net = |s: &str| network_text(s.parse().unwrap());
         assert_eq!(net("203.0.113.77"), "203.0.113.0/24");
         assert_eq!(net("2a00:1450:4001:81c::200e"), "2a00:1450:4001::/48");
         assert_eq!(net("2a00::1"), "2a00:0:0::/48");
@@ -506,7 +479,7 @@ mod test {
         for (got, ((net, port), (flows, bytes))) in top.iter().zip(&want) {
             assert_eq!(
                 (got.network.as_str(), got.port, got.flows, got.bytes),
-                (network_of(*net).as_str(), *port, *flows, *bytes)
+                (network_text(*net).as_str(), *port, *flows, *bytes)
             );
         }
     }

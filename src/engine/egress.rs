@@ -12,6 +12,7 @@ use super::rule::RuleId;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use time::Date;
 
 /// Traffic to one destination address, as the adapter counted it.
@@ -33,10 +34,73 @@ pub struct EgressAddress {
     pub last_seen: Option<u64>,
     /// A source that sent to it.
     pub sample_source: Option<IpAddr>,
-    /// Top network:port, for messages.
-    pub top: Option<String>,
-    /// Where the country came from.
-    pub source: String,
+    /// The network and port that carried most of its bytes, for messages.
+    pub top: Option<TopNetwork>,
+    /// Where the country came from (one text shared by the addresses the geodb
+    /// placed).
+    pub source: Arc<str>,
+}
+
+/// The network holding an address, its /24 (IPv4) or /48 (IPv6), and a port:
+/// written `198.51.100.0/24:443`, `2a00:1450:4001::/48:443`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TopNetwork {
+    /// The network's address (the host bits cleared).
+    pub network: IpAddr,
+    /// The port.
+    pub port: u16,
+}
+
+impl TopNetwork {
+    /// The network holding `ip`, and `port`.
+    pub fn of(ip: IpAddr, port: u16) -> TopNetwork {
+        TopNetwork {
+            network: network_key(ip),
+            port,
+        }
+    }
+}
+
+impl std::fmt::Display for TopNetwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", NetworkText(self.network), self.port)
+    }
+}
+
+/// The /24 (IPv4) or /48 (IPv6) holding `ip`, as its network address.
+pub fn network_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, 0))
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let g = |i: usize| s.get(i).copied().unwrap_or(0);
+            IpAddr::V6(std::net::Ipv6Addr::new(g(0), g(1), g(2), 0, 0, 0, 0, 0))
+        }
+    }
+}
+
+/// The network of [`network_key`] as text: `a.b.c.0/24`, or `a:b:c::/48` (its
+/// three groups always written, zero or not).
+pub fn network_text(ip: IpAddr) -> String {
+    NetworkText(ip).to_string()
+}
+
+/// Writes the network holding an address (see [`network_text`]).
+struct NetworkText(IpAddr);
+
+impl std::fmt::Display for NetworkText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match network_key(self.0) {
+            IpAddr::V4(net) => write!(f, "{net}/24"),
+            IpAddr::V6(net) => {
+                let [a, b, c, ..] = net.segments();
+                write!(f, "{a:x}:{b:x}:{c:x}::/48")
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -48,9 +112,9 @@ struct Group<'a> {
     last: Option<u64>,
     sample: Option<IpAddr>,
     /// Each address's bytes and its top network:port.
-    tops: Vec<(u64, &'a str)>,
+    tops: Vec<(u64, TopNetwork)>,
     reason: String,
-    source: String,
+    source: &'a str,
 }
 
 /// Findings for flows that no policy rule allows, one per destination country.
@@ -91,7 +155,7 @@ pub fn evaluate_egress(
         // The reason and the source are the country's: taken from its first address.
         let g = groups.entry(a.country).or_insert_with(|| Group {
             reason: reason.clone(),
-            source: a.source.clone(),
+            source: &a.source,
             ..Group::default()
         });
         g.flows += a.flows;
@@ -102,15 +166,18 @@ pub fn evaluate_egress(
         if g.sample.is_none() {
             g.sample = a.sample_source;
         }
-        if let Some(t) = &a.top {
+        if let Some(t) = a.top {
             g.tops.push((a.bytes, t));
         }
     }
     for (country, mut g) in groups {
-        // The three networks:ports with the most bytes from one address, each once.
-        g.tops
-            .sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-        let mut top: Vec<&str> = Vec::with_capacity(3);
+        // The three networks:ports with the most bytes from one address, each once
+        // (ties in the order of their text).
+        g.tops.sort_unstable_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then_with(|| a.1.to_string().cmp(&b.1.to_string()))
+        });
+        let mut top: Vec<TopNetwork> = Vec::with_capacity(3);
         for &(_, t) in &g.tops {
             if top.len() == 3 {
                 break;
@@ -141,7 +208,10 @@ pub fn evaluate_egress(
             if top.is_empty() {
                 "-".to_string()
             } else {
-                top.join(", ")
+                top.iter()
+                    .map(TopNetwork::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             },
             g.sample
                 .map(|s| format!(", e.g. from {s}"))
@@ -165,7 +235,7 @@ pub fn evaluate_egress(
                 region: None,
                 country,
                 countries: country.into_iter().collect(),
-                source: g.source.into(),
+                source: g.source.to_string().into(),
             }),
             message,
             article: rule.article(),
