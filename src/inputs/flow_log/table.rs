@@ -185,8 +185,14 @@ impl Table {
         };
         seen(&mut slot.seen);
         let used = usize::from(slot.used);
-        let inline = slot.ports.get(..used).unwrap_or_default();
-        match inline.iter().position(|&p| p == port) {
+        // Which of the slot's ports is this one, found without a branch per port
+        // (a destination's ports come in no predictable order).
+        let mut hits = 0u32;
+        for (k, &p) in slot.ports.iter().enumerate() {
+            hits |= u32::from(p == port) << k;
+        }
+        hits &= (1u32 << used) - 1;
+        match (hits != 0).then(|| hits.trailing_zeros() as usize) {
             Some(k) => {
                 if let Some(c) = slot.counts.get_mut(k) {
                     c.add(count);
