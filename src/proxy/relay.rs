@@ -136,8 +136,8 @@ const PIPE_BYTES: usize = 1 << 20;
 #[cfg(target_os = "linux")]
 const SPLICE_AFTER: u64 = 256 * 1024;
 
-/// The buffer of a direction that copies: taken only when bytes are ready and
-/// given back once they are written, so an idle tunnel holds none.
+/// The buffer of a direction that copies: taken when bytes are ready, kept while
+/// more are, and given back once the source has none, so an idle tunnel holds none.
 const COPY_BUFFER: usize = 64 * 1024;
 
 #[cfg(target_os = "linux")]
@@ -156,8 +156,11 @@ async fn move_bytes(from: &TcpStream, to: &TcpStream, activity: &Activity) -> Mo
         return moved;
     };
     moved.spliced = true;
-    // Best effort: a bigger pipe means fewer calls; the default (64 KiB) works too.
-    let capacity = rustix::pipe::fcntl_setpipe_size(&pipe_in, PIPE_BYTES).unwrap_or(1 << 16);
+    // Best effort: a bigger pipe means fewer calls. When it cannot grow (a user
+    // past `fs.pipe-user-pages-soft` gets pipes of two pages), what it holds.
+    let capacity = rustix::pipe::fcntl_setpipe_size(&pipe_in, PIPE_BYTES)
+        .or_else(|_| rustix::pipe::fcntl_getpipe_size(&pipe_in))
+        .unwrap_or(1 << 12);
     let flags = SpliceFlags::MOVE | SpliceFlags::NONBLOCK;
     loop {
         // Fill the pipe from the source socket (the pipe is empty here).
@@ -215,20 +218,25 @@ async fn copy_bytes(
             return (total, false);
         }
         let mut buf = Vec::with_capacity(COPY_BUFFER);
-        let n = match from.try_read_buf(&mut buf) {
-            Ok(0) => return (total, false),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(_) => return (total, false),
-        };
-        activity.touch();
-        if write_all(to, buf.get(..n).unwrap_or_default(), activity)
-            .await
-            .is_none()
-        {
-            return (total, false);
+        // Read and write while the source has bytes ready; the buffer goes when
+        // it has none.
+        while total < until {
+            buf.clear();
+            let n = match from.try_read_buf(&mut buf) {
+                Ok(0) => return (total, false),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(_) => return (total, false),
+            };
+            activity.touch();
+            if write_all(to, buf.get(..n).unwrap_or_default(), activity)
+                .await
+                .is_none()
+            {
+                return (total, false);
+            }
+            total += n as u64;
         }
-        total += n as u64;
     }
     (total, true)
 }
