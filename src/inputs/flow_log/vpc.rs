@@ -118,44 +118,14 @@ impl VpcParser {
     /// the same answer.
     #[inline]
     fn fast_line(&self, line: &Line<'_>) -> Option<Parsed> {
-        let bounds = line.bounds?;
-        if bounds.len() != self.width + 1 {
-            return None;
+        // The version-2 default (most logs): its field positions and width are
+        // constants, so each field's bounds are read at a fixed place, checked
+        // once for the line.
+        if self.width == DEFAULT.len() && self.fields == DEFAULT_FIELDS {
+            fast_fields(line, &DEFAULT_FIELDS, DEFAULT.len())
+        } else {
+            fast_fields(line, &self.fields, self.width)
         }
-        let text = line.text();
-        // Each slot's field as offset and length; `(0, 0)` for a field the format lacks.
-        let mut at = [(0usize, 0usize); 9];
-        for (a, &i) in at.iter_mut().zip(&self.fields) {
-            if i != UNUSED {
-                *a = fast::span(bounds, usize::from(i))?;
-            }
-        }
-        let bytes = |slot: usize| -> &[u8] {
-            let (o, n) = at.get(slot).copied().unwrap_or_default();
-            text.get(o..o + n).unwrap_or(b"-")
-        };
-        match bytes(STATUS) {
-            b"NODATA" | b"SKIPDATA" => return Some(Parsed::NoTransfer(Disposition::Skipped)),
-            b"OK" | b"-" | b"" => {}
-            _ => return None,
-        }
-        match bytes(ACTION) {
-            b"REJECT" => return Some(Parsed::NoTransfer(Disposition::Rejected)),
-            b"ACCEPT" | b"-" | b"" => {}
-            _ => return None,
-        }
-        let dst = match fast_address(line, at[PKT_DST])? {
-            Some(a) => a,
-            None => fast_address(line, at[DST])??,
-        };
-        Some(Parsed::Flow(FlowRecord {
-            dst: IpAddr::V4(dst),
-            dst_port: fast_number(text, at[PORT])?.map_or(0, |p| u16::try_from(p).unwrap_or(0)),
-            src: fast_address(line, at[SRC])?.map(IpAddr::V4),
-            bytes: fast_number(text, at[BYTES])?.unwrap_or(0),
-            start: fast_number(text, at[START])?,
-            end: fast_number(text, at[END])?,
-        }))
     }
 
     /// The fast path for one line on its own (the block reader scans whole blocks).
@@ -168,6 +138,54 @@ impl VpcParser {
         });
         parsed
     }
+}
+
+/// The fast path's field positions of the version-2 default, slot by slot (see
+/// [`VpcParser`]'s `fields`).
+const DEFAULT_FIELDS: [u8; 9] = [3, 4, UNUSED, 6, 9, 10, 11, 12, 13];
+
+/// The fast path for a record of `width` fields, `fields` giving each slot's
+/// field position (see [`VpcParser`]'s `fields`).
+#[inline(always)]
+fn fast_fields(line: &Line<'_>, fields: &[u8; 9], width: usize) -> Option<Parsed> {
+    let bounds = line.bounds?;
+    if bounds.len() != width + 1 {
+        return None;
+    }
+    let text = line.text();
+    // Each slot's field as offset and length; `(0, 0)` for a field the format lacks.
+    let mut at = [(0usize, 0usize); 9];
+    for (a, &i) in at.iter_mut().zip(fields) {
+        if i != UNUSED {
+            *a = fast::span(bounds, usize::from(i))?;
+        }
+    }
+    let bytes = |slot: usize| -> &[u8] {
+        let (o, n) = at.get(slot).copied().unwrap_or_default();
+        text.get(o..o + n).unwrap_or(b"-")
+    };
+    match bytes(STATUS) {
+        b"NODATA" | b"SKIPDATA" => return Some(Parsed::NoTransfer(Disposition::Skipped)),
+        b"OK" | b"-" | b"" => {}
+        _ => return None,
+    }
+    match bytes(ACTION) {
+        b"REJECT" => return Some(Parsed::NoTransfer(Disposition::Rejected)),
+        b"ACCEPT" | b"-" | b"" => {}
+        _ => return None,
+    }
+    let dst = match fast_address(line, at[PKT_DST])? {
+        Some(a) => a,
+        None => fast_address(line, at[DST])??,
+    };
+    Some(Parsed::Flow(FlowRecord {
+        dst: IpAddr::V4(dst),
+        dst_port: fast_number(text, at[PORT])?.map_or(0, |p| u16::try_from(p).unwrap_or(0)),
+        src: fast_address(line, at[SRC])?.map(IpAddr::V4),
+        bytes: fast_number(text, at[BYTES])?.unwrap_or(0),
+        start: fast_number(text, at[START])?,
+        end: fast_number(text, at[END])?,
+    }))
 }
 
 /// An address field: `Some(None)` when absent (`-`, or a field the format lacks).
@@ -319,10 +337,64 @@ mod test {
                 line.push_str(sep);
                 line.push_str(f);
             }
-            let mut p = VpcParser::default();
-            if let Some(fast) = p.fast(line.as_bytes()) {
-                prop_assert_eq!(fast, p.parse(&line));
+            // The default (constant positions), the default's fields and two more
+            // (the same positions at another width), and another order.
+            let wider: Vec<&str> = DEFAULT.iter().copied().chain(["vpc-id", "subnet-id"]).collect();
+            let reordered = [
+                "version", "srcaddr", "dstaddr", "pkt-dstaddr", "dstport", "bytes", "start",
+                "end", "action", "log-status", "account-id", "interface-id", "protocol",
+            ];
+            for mut p in [
+                VpcParser::default(),
+                VpcParser::from_fields(&wider),
+                VpcParser::from_fields(&reordered),
+            ] {
+                if let Some(fast) = p.fast(line.as_bytes()) {
+                    prop_assert_eq!(fast, p.parse(&line));
+                }
             }
+        }
+    }
+
+    /// The default's constant field positions are the ones its header gives; a
+    /// custom order, and the default's fields with more after them, take the fast
+    /// path at their own positions and agree with the full parser.
+    #[test]
+    fn the_default_positions_are_the_headers() {
+        let p = VpcParser::default();
+        assert_eq!((p.fields, p.width), (DEFAULT_FIELDS, DEFAULT.len()));
+        let wider: Vec<&str> = DEFAULT.iter().copied().chain(["vpc-id"]).collect();
+        let default_line = "2 1 eni-1 10.0.0.5 52.95.0.1 4000 443 6 1 900 10 70 ACCEPT OK";
+        let cases = [
+            (
+                vec![
+                    "version",
+                    "srcaddr",
+                    "dstaddr",
+                    "pkt-dstaddr",
+                    "dstport",
+                    "bytes",
+                    "start",
+                    "end",
+                    "action",
+                    "log-status",
+                ],
+                "5 10.0.0.5 10.0.1.9 52.95.0.1 443 900 10 70 ACCEPT OK".to_string(),
+            ),
+            (wider, format!("{default_line} vpc-1")),
+        ];
+        for (header, line) in cases {
+            let mut p = VpcParser::from_fields(&header);
+            let fast = p.fast(line.as_bytes());
+            let Some(Parsed::Flow(f)) = &fast else {
+                panic!("{line}: {fast:?}")
+            };
+            assert_eq!(
+                (f.dst.to_string(), f.dst_port, f.bytes, f.start, f.end),
+                ("52.95.0.1".to_string(), 443, 900, Some(10), Some(70)),
+                "{line}"
+            );
+            assert_eq!(fast, Some(p.parse(&line)), "{line}");
         }
     }
 
