@@ -59,8 +59,8 @@ fn classify(chunk: &[u8; 64]) -> (u64, u64, u64) {
     (spaces, newlines, special)
 }
 
-/// Room for a line's bounds, above `MAX_FIELDS + 1`: the offsets of a line with
-/// more fields all land in the last entry (it is not plain, whatever was written).
+/// Room for a line's bounds, above `MAX_FIELDS + 1` (a power of two): the offsets
+/// of a line with more fields wrap around (it is not plain, whatever was written).
 const BOUNDS: usize = 64;
 
 /// Calls `f` with each line of `block` in order (a last line without its newline
@@ -108,7 +108,12 @@ pub fn lines<E>(block: &[u8], mut f: impl FnMut(Line<'_>) -> Result<(), E>) -> R
         let mut special = special | (separators & (separators << 1 | after_separator));
         after_separator = separators >> 63;
         // The spaces before each newline, then the newline (which ends a line),
-        // then the spaces after the chunk's last newline.
+        // then the spaces after the chunk's last newline. Offsets in the line are
+        // the chunk's offset in it plus the bit's; a line too long for them (4
+        // GiB) is not plain. Past `BOUNDS` entries they wrap around the array: such
+        // a line has too many fields to be plain, and the first entry is set again
+        // for the next line.
+        let mut rel = u32::try_from(base - start).unwrap_or(u32::MAX);
         let mut spaces = sp;
         let mut newlines = nl;
         loop {
@@ -120,11 +125,11 @@ pub fn lines<E>(block: &[u8], mut f: impl FnMut(Line<'_>) -> Result<(), E>) -> R
             spaces &= !before;
             let mut each = before;
             while each != 0 {
-                let pos = base + each.trailing_zeros() as usize;
+                let offset = rel.wrapping_add(each.trailing_zeros());
                 each &= each - 1;
                 n += 1;
-                if let Some(b) = bounds.get_mut(n.min(BOUNDS - 1)) {
-                    *b = u32::try_from(pos - start).unwrap_or(u32::MAX);
+                if let Some(b) = bounds.get_mut(n % BOUNDS) {
+                    *b = offset;
                 }
             }
             if next_newline == 0 {
@@ -133,23 +138,29 @@ pub fn lines<E>(block: &[u8], mut f: impl FnMut(Line<'_>) -> Result<(), E>) -> R
             newlines &= newlines - 1;
             let bit = next_newline.trailing_zeros();
             let pos = base + bit as usize;
-            if let Some(b) = bounds.get_mut((n + 1).min(BOUNDS - 1)) {
-                *b = u32::try_from(pos - start).unwrap_or(u32::MAX);
+            let len = pos - start;
+            if let Some(b) = bounds.get_mut((n + 1) % BOUNDS) {
+                *b = rel.wrapping_add(bit);
             }
             // This line's bytes, its newline included.
             let upto = (2u64 << bit).wrapping_sub(1);
-            let clean = plain && special & upto == 0 && n < MAX_FIELDS;
+            let clean = plain && special & upto == 0 && n < MAX_FIELDS && len < u32::MAX as usize;
             special &= !upto;
             let line = Line {
                 room: block.get(start..).unwrap_or_default(),
-                len: pos - start,
+                len,
                 bounds: clean.then_some(bounds.get(..n + 2).unwrap_or_default()),
             };
             f(line)?;
             count += 1;
             plain = true;
             n = 0;
+            if let Some(b) = bounds.first_mut() {
+                *b = u32::MAX;
+            }
             start = pos + 1;
+            // The chunk's offset in the next line: it starts after this newline.
+            rel = 0u32.wrapping_sub(bit + 1);
         }
         plain &= special == 0;
         base += 64;
