@@ -6,7 +6,7 @@
 //! which decide and explain, so both paths give the same answer.
 
 use std::net::Ipv4Addr;
-use wide::u8x16;
+use wide::{i8x16, u8x16};
 
 /// The most fields the scanner records for one line; a line with more goes to the
 /// full parser.
@@ -48,13 +48,13 @@ fn classify(chunk: &[u8; 64]) -> (u64, u64, u64) {
         let x = u8x16::new(bytes);
         let sp = u64::from(x.simd_eq(u8x16::splat(b' ')).to_bitmask());
         let nl = u64::from(x.simd_eq(u8x16::splat(b'\n')).to_bitmask());
-        // Below 0x20: the minimum with 0x1F is the byte itself. At or above 0x80:
-        // the high bit, which is what the bit mask gathers.
-        let control = u64::from(x.min(u8x16::splat(0x1F)).simd_eq(x).to_bitmask());
-        let high = u64::from(x.to_bitmask());
+        // Control bytes (below 0x20) and bytes outside ASCII (0x80 and above, which
+        // are negative as signed bytes) in one signed compare.
+        let signed = i8x16::new(bytes.map(|b| b as i8));
+        let low = u64::from(signed.simd_lt(i8x16::splat(0x20)).to_bitmask());
         spaces |= sp << (16 * k);
         newlines |= nl << (16 * k);
-        special |= ((control & !nl) | high) << (16 * k);
+        special |= (low & !nl) << (16 * k);
     }
     (spaces, newlines, special)
 }
