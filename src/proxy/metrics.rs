@@ -55,8 +55,9 @@ impl Metrics {
         }
     }
 
-    /// The exposition text.
-    pub fn render(&self) -> String {
+    /// The exposition text, with the gauge of idle keep-alive connections to
+    /// destinations (the pool counts those).
+    pub fn render(&self, idle_upstream: usize) -> String {
         let mut s = String::new();
         s.push_str("# HELP residency_proxy_decisions_total Egress decisions by decision, destination country and rule.\n# TYPE residency_proxy_decisions_total counter\n");
         if let Ok(m) = self.decisions.lock() {
@@ -74,6 +75,10 @@ impl Metrics {
             s,
             "# HELP residency_proxy_active_connections Open client connections.\n# TYPE residency_proxy_active_connections gauge\nresidency_proxy_active_connections {}\n",
             self.active.load(Ordering::Relaxed)
+        );
+        let _ = write!(
+            s,
+            "# HELP residency_proxy_idle_upstream_connections Keep-alive connections to destinations waiting to be reused.\n# TYPE residency_proxy_idle_upstream_connections gauge\nresidency_proxy_idle_upstream_connections {idle_upstream}\n",
         );
         s.push_str("# HELP residency_proxy_decision_seconds Time from request to decision (parse, resolve, place, decide).\n# TYPE residency_proxy_decision_seconds histogram\n");
         if let Ok(l) = self.latency.lock() {

@@ -687,18 +687,11 @@ pub async fn serve_admin(
 ) {
     serve_simple(listener, shared, shutdown, |req, shared| async move {
         match req.uri().path() {
-            "/metrics" => {
-                let mut text = shared.metrics.render();
-                text.push_str(&format!(
-                    "# HELP residency_proxy_idle_upstream_connections Keep-alive connections to destinations waiting to be reused.\n# TYPE residency_proxy_idle_upstream_connections gauge\nresidency_proxy_idle_upstream_connections {}\n",
-                    shared.pool.idle_connections()
-                ));
-                full(
-                    StatusCode::OK,
-                    "text/plain; version=0.0.4; charset=utf-8",
-                    text,
-                )
-            }
+            "/metrics" => full(
+                StatusCode::OK,
+                "text/plain; version=0.0.4; charset=utf-8",
+                shared.metrics.render(shared.pool.idle_connections()),
+            ),
             "/healthz" => full(StatusCode::OK, "text/plain", "ok\n"),
             "/readyz" => {
                 if shared.draining.load(Ordering::Relaxed) || shared.current().is_none() {
