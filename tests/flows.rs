@@ -963,6 +963,27 @@ fn top_networks_are_named_once() {
     assert!(m.starts_with("5 flows, 235 bytes to RU"), "{m}");
 }
 
+/// Networks whose addresses carried the same bytes are named in address order,
+/// then port: `3.0.0.0/24` before `20.0.0.0/24` (not in the order of the text).
+#[test]
+fn tied_top_networks_are_named_in_address_order() {
+    let k = residency::knowledge::Knowledge::embedded().unwrap();
+    let policy = residency::policies::load("gdpr").unwrap().policy;
+    let date = residency::knowledge::parse_date("2026-11-28").unwrap();
+    let addresses = [
+        egress_address("20.0.0.1", "RU", 40, 443),
+        egress_address("3.0.0.1", "RU", 40, 443),
+        egress_address("3.0.0.2", "RU", 40, 80),
+        egress_address("100.0.0.1", "RU", 40, 443),
+    ];
+    let findings = residency::engine::evaluate_egress(&addresses, &policy, &k.legal, date);
+    let m = &findings[0].message;
+    assert!(
+        m.contains("(4 addresses; top 3.0.0.0/24:80, 3.0.0.0/24:443, 20.0.0.0/24:443)"),
+        "{m}"
+    );
+}
+
 /// With `--audit`, each log is named in the report and in the audit record by the
 /// SHA-256 of its bytes as stored: a plain file's, a gzipped file's compressed
 /// bytes, and standard input's as they were read (a log that can be read only

@@ -42,8 +42,9 @@ pub struct EgressAddress {
 }
 
 /// The network holding an address, its /24 (IPv4) or /48 (IPv6), and a port:
-/// written `198.51.100.0/24:443`, `2a00:1450:4001::/48:443`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// written `198.51.100.0/24:443`, `2a00:1450:4001::/48:443`; ordered by network,
+/// then port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TopNetwork {
     /// The network's address (the host bits cleared).
     pub network: IpAddr,
@@ -172,11 +173,9 @@ pub fn evaluate_egress(
     }
     for (country, mut g) in groups {
         // The three networks:ports with the most bytes from one address, each once
-        // (ties in the order of their text).
-        g.tops.sort_unstable_by(|a, b| {
-            b.0.cmp(&a.0)
-                .then_with(|| a.1.to_string().cmp(&b.1.to_string()))
-        });
+        // (ties by network, then port).
+        g.tops
+            .sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         let mut top: Vec<TopNetwork> = Vec::with_capacity(3);
         for &(_, t) in &g.tops {
             if top.len() == 3 {
