@@ -692,21 +692,37 @@ pub fn read_log(
 /// read at fixed offsets; a file that shrank meanwhile gives what it still has.
 #[cfg(unix)]
 fn digest_range(file: &std::fs::File, len: u64) -> std::io::Result<String> {
-    use std::os::unix::fs::FileExt;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; BLOCK];
     let mut at = 0u64;
     while at < len {
         let want = usize::try_from(len - at).map_or(buf.len(), |left| left.min(buf.len()));
         let chunk = buf.get_mut(..want).unwrap_or_default();
-        let n = file.read_at(chunk, at)?;
-        if n == 0 {
-            break;
-        }
+        let n = read_full_at(file, chunk, at)?;
         h.update(chunk.get(..n).unwrap_or_default());
+        if n < want {
+            break; // the file ended early
+        }
         at += n as u64;
     }
     Ok(crate::inputs::hex(&h.finalize()))
+}
+
+/// Fills `buf` from `file` at offset `at`, as far as the file goes (a read the
+/// kernel interrupted is made again); returns how many bytes were read.
+#[cfg(unix)]
+fn read_full_at(file: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(buf.get_mut(got..).unwrap_or_default(), at + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 /// A block of whole lines, numbered in file order.
@@ -825,24 +841,12 @@ impl<'a> FileBlocks<'a> {
 
     /// Appends up to `want` bytes read at `at` (fewer at the end of the file).
     fn read(&mut self, at: u64, want: usize) -> std::io::Result<usize> {
-        use std::os::unix::fs::FileExt;
         let from = self.filled;
         if self.buf.len() < from + want {
             self.buf.resize(from + want, 0);
         }
-        let mut got = 0;
-        while got < want {
-            let into = self
-                .buf
-                .get_mut(from + got..from + want)
-                .unwrap_or_default();
-            match self.file.read_at(into, at + got as u64) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let into = self.buf.get_mut(from..from + want).unwrap_or_default();
+        let got = read_full_at(self.file, into, at)?;
         self.filled = from + got;
         Ok(got)
     }
@@ -1148,6 +1152,31 @@ mod test {
         let upto = text[..then as usize].rfind('\n').unwrap() + 1;
         let upto = upto + text[upto..].find('\n').unwrap() + 1;
         assert_eq!(file_blocks(&file, then), &text.as_bytes()[..upto]);
+    }
+
+    /// A plain file's digest covers the range the workers read: the whole file, a
+    /// prefix of it, or what is left of a file shorter than when it was opened;
+    /// a file that cannot be read is an error, not a digest.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_digest_covers_the_range_read() {
+        use sha2::{Digest, Sha256};
+        let sha = |b: &[u8]| crate::inputs::hex(&Sha256::digest(b));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log");
+        let text: Vec<u8> = (0..3 * BLOCK + 17).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &text).unwrap();
+        let file = std::fs::File::open(&p).unwrap();
+        let len = text.len() as u64;
+        assert_eq!(digest_range(&file, len).unwrap(), sha(&text));
+        assert_eq!(
+            digest_range(&file, BLOCK as u64 + 5).unwrap(),
+            sha(&text[..BLOCK + 5])
+        );
+        assert_eq!(digest_range(&file, len + 1000).unwrap(), sha(&text));
+        assert_eq!(digest_range(&file, 0).unwrap(), sha(b""));
+        let write_only = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+        assert!(digest_range(&write_only, len).is_err());
     }
 
     /// A positional read that fails stops the worker with an error that names the
