@@ -107,6 +107,8 @@ pub struct Pool<T = Upstream> {
 struct PoolState<T> {
     by_address: std::collections::HashMap<SocketAddr, Vec<(T, Instant)>>,
     count: usize,
+    /// When the connections were last swept.
+    swept: Instant,
 }
 
 type Upstream = hyper::client::conn::http1::SendRequest<Incoming>;
@@ -141,6 +143,7 @@ impl<T: Pooled> Pool<T> {
             state: std::sync::Mutex::new(PoolState {
                 by_address: std::collections::HashMap::new(),
                 count: 0,
+                swept: Instant::now(),
             }),
             idle,
         }
@@ -167,7 +170,9 @@ impl<T: Pooled> Pool<T> {
         let Ok(mut state) = self.state.lock() else {
             return;
         };
-        if state.count >= POOL_MAX {
+        // Full: sweep, but not at every put (a sweep visits every connection,
+        // under the lock), so a pool full of fresh connections costs a put little.
+        if state.count >= POOL_MAX && state.swept.elapsed() >= self.idle / 60 {
             self.sweep_state(&mut state);
         }
         let state = &mut *state;
@@ -190,6 +195,7 @@ impl<T: Pooled> Pool<T> {
 
     fn sweep_state(&self, state: &mut PoolState<T>) {
         let now = Instant::now();
+        state.swept = now;
         state.by_address.retain(|_, list| {
             list.retain(|(c, since)| !c.closed() && now.duration_since(*since) < self.idle);
             !list.is_empty()
@@ -873,5 +879,21 @@ mod test {
         pool.put(addr(500), Fake::default());
         assert!(pool.take(addr(500)).is_none());
         assert_eq!(pool.idle_connections(), POOL_MAX);
+    }
+
+    /// A pool full of connections that waited past the idle time makes room for a
+    /// new one: a put into a full pool sweeps (at most every sixtieth of the idle
+    /// time).
+    #[test]
+    fn a_full_pool_of_stale_connections_takes_a_new_one() {
+        let pool = Pool::new(Duration::from_millis(60));
+        for port in 0..POOL_MAX {
+            pool.put(addr(port as u16), Fake::default());
+        }
+        assert_eq!(pool.idle_connections(), POOL_MAX);
+        std::thread::sleep(Duration::from_millis(80));
+        pool.put(addr(5000), Fake::default());
+        assert_eq!(pool.idle_connections(), 1);
+        assert!(pool.take(addr(5000)).is_some());
     }
 }
