@@ -939,23 +939,28 @@ fn egress_address(
     }
 }
 
+/// The message of the one finding the engine makes of these addresses (all in one
+/// country) under the gdpr preset on 2026-11-28.
+fn egress_message(addresses: &[residency::engine::EgressAddress]) -> String {
+    let k = residency::knowledge::Knowledge::embedded().unwrap();
+    let policy = residency::policies::load("gdpr").unwrap().policy;
+    let date = residency::knowledge::parse_date("2026-11-28").unwrap();
+    let findings = residency::engine::evaluate_egress(addresses, &policy, &k.legal, date);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    findings[0].message.clone()
+}
+
 /// A country's finding names its top networks by bytes, each once, even when two
 /// addresses of one network are apart in that order.
 #[test]
 fn top_networks_are_named_once() {
-    let k = residency::knowledge::Knowledge::embedded().unwrap();
-    let policy = residency::policies::load("gdpr").unwrap().policy;
-    let date = residency::knowledge::parse_date("2026-11-28").unwrap();
-    let addresses = [
+    let m = egress_message(&[
         egress_address("198.51.100.1", "RU", 100, 443),
         egress_address("203.0.113.1", "RU", 70, 443),
         egress_address("198.51.100.2", "RU", 50, 443),
         egress_address("192.0.2.1", "RU", 10, 80),
         egress_address("192.0.2.9", "RU", 5, 25),
-    ];
-    let findings = residency::engine::evaluate_egress(&addresses, &policy, &k.legal, date);
-    assert_eq!(findings.len(), 1, "{findings:?}");
-    let m = &findings[0].message;
+    ]);
     assert!(
         m.contains("(5 addresses; top 198.51.100.0/24:443, 203.0.113.0/24:443, 192.0.2.0/24:80)"),
         "{m}"
@@ -967,17 +972,12 @@ fn top_networks_are_named_once() {
 /// then port: `3.0.0.0/24` before `20.0.0.0/24` (not in the order of the text).
 #[test]
 fn tied_top_networks_are_named_in_address_order() {
-    let k = residency::knowledge::Knowledge::embedded().unwrap();
-    let policy = residency::policies::load("gdpr").unwrap().policy;
-    let date = residency::knowledge::parse_date("2026-11-28").unwrap();
-    let addresses = [
+    let m = egress_message(&[
         egress_address("20.0.0.1", "RU", 40, 443),
         egress_address("3.0.0.1", "RU", 40, 443),
         egress_address("3.0.0.2", "RU", 40, 80),
         egress_address("100.0.0.1", "RU", 40, 443),
-    ];
-    let findings = residency::engine::evaluate_egress(&addresses, &policy, &k.legal, date);
-    let m = &findings[0].message;
+    ]);
     assert!(
         m.contains("(4 addresses; top 3.0.0.0/24:80, 3.0.0.0/24:443, 20.0.0.0/24:443)"),
         "{m}"
