@@ -1,8 +1,9 @@
 //! Per-destination counters, one table per worker. IPv4 destinations (nearly all
 //! flows) get a small index from address to slot, which stays in the processor's
-//! cache, and dense slots of two cache lines holding up to five ports each: one
-//! probe into the index and one slot touched per record. Anything else (IPv6 on
-//! either end, a sixth port) goes to ordinary maps.
+//! cache, and dense slots of one cache line holding up to five ports each: one
+//! probe into the index and one cache line touched per record. Anything else
+//! (IPv6 on either end, a sixth port, counts past 32 bits, times after 2106) goes
+//! to ordinary maps.
 
 use super::{Destination, FlowRecord, PortCount};
 use crate::engine::egress::lowest;
@@ -69,23 +70,81 @@ impl Seen {
     }
 }
 
-/// One IPv4 destination: two cache lines.
+/// One IPv4 destination in one cache line: its times and lowest source, and up to
+/// five ports with 32-bit counts. A record whose counts would pass 32 bits goes to
+/// `Table::more` instead, and one whose times do not fit 32 bits (after 2106) to
+/// `Table::other`, which keep 64 bits: both are added in when the table is read.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[repr(C, align(64))]
 struct Slot {
-    seen: Seen,
+    /// Earliest start (`u32::MAX`: none seen).
+    first: u32,
+    /// Latest end, or start when a record has no end (meaningful with `TIMED`).
+    last: u32,
+    /// The lowest IPv4 source (meaningful with `SOURCE`).
+    source: u32,
+    flags: u8,
     used: u8,
     ports: [u16; INLINE],
-    counts: [PortCount; INLINE],
+    flows: [u32; INLINE],
+    bytes: [u32; INLINE],
 }
 
 impl Slot {
     const EMPTY: Slot = Slot {
-        seen: Seen::NONE,
+        first: u32::MAX,
+        last: 0,
+        source: 0,
+        flags: 0,
         used: 0,
         ports: [0; INLINE],
-        counts: [PortCount { flows: 0, bytes: 0 }; INLINE],
+        flows: [0; INLINE],
+        bytes: [0; INLINE],
     };
+
+    /// The times of a record, if they fit the slot: (start or `u32::MAX` for none,
+    /// end or start, if either).
+    #[inline]
+    fn times(r: &FlowRecord) -> Option<(u32, Option<u32>)> {
+        let first = match r.start {
+            Some(s) => u32::try_from(s).ok().filter(|&s| s != u32::MAX)?,
+            None => u32::MAX,
+        };
+        let last = match r.end.or(r.start) {
+            Some(e) => Some(u32::try_from(e).ok()?),
+            None => None,
+        };
+        Some((first, last))
+    }
+
+    #[inline]
+    fn add_seen(&mut self, (first, last): (u32, Option<u32>), source: Option<u32>) {
+        self.first = self.first.min(first);
+        if let Some(e) = last {
+            self.last = self.last.max(e);
+            self.flags |= TIMED;
+        }
+        if let Some(s) = source {
+            if self.flags & SOURCE == 0 || s < self.source {
+                self.source = s;
+            }
+            self.flags |= SOURCE;
+        }
+    }
+
+    /// These times and this source as a [`Seen`].
+    fn seen(&self) -> Seen {
+        Seen {
+            first: if self.first == u32::MAX {
+                u64::MAX
+            } else {
+                u64::from(self.first)
+            },
+            last: u64::from(self.last),
+            source: self.source,
+            flags: self.flags,
+        }
+    }
 }
 
 impl PortCount {
@@ -138,30 +197,31 @@ impl Table {
         }
         self.touch(slots.iter().copied());
         for (k, r) in records.iter().enumerate() {
-            let count = PortCount {
-                flows: 1,
-                bytes: r.bytes,
-            };
-            match (slots.get(k).copied().unwrap_or(NONE), r.src) {
-                (NONE, _) | (_, Some(IpAddr::V6(_))) => self.add_other(r),
-                (i, None) => self.add_to_slot(i, r.dst_port, count, |s| s.add(r, None)),
-                (i, Some(IpAddr::V4(src))) => {
-                    let source = Some(u32::from(src));
-                    self.add_to_slot(i, r.dst_port, count, |s| s.add(r, source));
+            let source = match r.src {
+                None => None,
+                Some(IpAddr::V4(src)) => Some(u32::from(src)),
+                Some(IpAddr::V6(_)) => {
+                    self.add_other(r);
+                    continue;
                 }
+            };
+            match (slots.get(k).copied().unwrap_or(NONE), Slot::times(r)) {
+                (NONE, _) | (_, None) => self.add_other(r),
+                (i, Some(times)) => self.add_to_slot(i, r.dst_port, r.bytes, |s| {
+                    s.add_seen(times, source);
+                }),
             }
         }
     }
 
-    /// Reads both cache lines of each of these slots, so that the processor waits
-    /// for their misses together, before they are used one after another.
+    /// Reads each of these slots, so that the processor waits for their cache
+    /// misses together, before they are used one after another.
     #[inline]
     fn touch(&self, slots: impl Iterator<Item = u32>) {
         let mut touched = 0u64;
         for i in slots {
             if let Some(s) = self.slots.get(i as usize) {
-                touched =
-                    touched.wrapping_add(s.seen.first ^ s.counts.last().map_or(0, |c| c.bytes));
+                touched = touched.wrapping_add(u64::from(s.first));
             }
         }
         std::hint::black_box(touched);
@@ -178,12 +238,14 @@ impl Table {
         i
     }
 
+    /// Counts a record of `bytes` to `port` in slot `i`; `seen` adds its times and
+    /// source. Counts that would pass 32 bits, and a sixth port, go to `more`.
     #[inline]
-    fn add_to_slot(&mut self, i: u32, port: u16, count: PortCount, seen: impl FnOnce(&mut Seen)) {
+    fn add_to_slot(&mut self, i: u32, port: u16, bytes: u64, seen: impl FnOnce(&mut Slot)) {
         let Some(slot) = self.slots.get_mut(i as usize) else {
             return;
         };
-        seen(&mut slot.seen);
+        seen(slot);
         let used = usize::from(slot.used);
         // Which of the slot's ports is this one, found without a branch per port
         // (a destination's ports come in no predictable order).
@@ -192,24 +254,32 @@ impl Table {
             hits |= u32::from(p == port) << k;
         }
         hits &= (1u32 << used) - 1;
-        match (hits != 0).then(|| hits.trailing_zeros() as usize) {
-            Some(k) => {
-                if let Some(c) = slot.counts.get_mut(k) {
-                    c.add(count);
-                }
-            }
+        let k = match (hits != 0).then(|| hits.trailing_zeros() as usize) {
+            Some(k) => k,
             None if used < INLINE => {
-                if let (Some(p), Some(c)) = (slot.ports.get_mut(used), slot.counts.get_mut(used)) {
+                if let Some(p) = slot.ports.get_mut(used) {
                     *p = port;
-                    *c = count;
                     slot.used += 1;
                 }
+                used
             }
-            None => self
-                .more
+            None => INLINE,
+        };
+        let inline = match (slot.flows.get_mut(k), slot.bytes.get_mut(k)) {
+            (Some(f), Some(b)) => match (f.checked_add(1), u32::try_from(bytes)) {
+                (Some(flows), Ok(more)) => b.checked_add(more).map(|sum| {
+                    *f = flows;
+                    *b = sum;
+                }),
+                _ => None,
+            },
+            _ => None,
+        };
+        if inline.is_none() {
+            self.more
                 .entry(u64::from(i) << 16 | u64::from(port))
                 .or_default()
-                .add(count),
+                .add(PortCount { flows: 1, bytes });
         }
     }
 
@@ -237,8 +307,15 @@ impl Table {
                     ports: Vec::with_capacity(used),
                     ..Destination::default()
                 };
-                s.seen.fold_into(&mut d, s.seen.source());
-                for (&port, &count) in s.ports.iter().zip(&s.counts).take(used) {
+                let seen = s.seen();
+                seen.fold_into(&mut d, seen.source());
+                for ((&port, &flows), &bytes) in
+                    s.ports.iter().zip(&s.flows).zip(&s.bytes).take(used)
+                {
+                    let count = PortCount {
+                        flows: u64::from(flows),
+                        bytes: u64::from(bytes),
+                    };
                     d.flows += count.flows;
                     d.bytes += count.bytes;
                     d.ports.push((port, count));
@@ -407,6 +484,8 @@ mod test {
                 5_000 + i,
             ));
             records.push(record("192.0.2.12", 443, None, 1, 5_000_000_000 + i));
+            // One record of more bytes than 32 bits hold.
+            records.push(record("192.0.2.13", 80, None, 5_000_000_000 + i, 6_000));
         }
         // Every destination's counts, ports and times, straight from the records.
         let mut want: BTreeMap<IpAddr, (u64, u64, u64, u64, Vec<u16>)> = BTreeMap::new();
@@ -425,7 +504,7 @@ mod test {
             one.add_batch(batch);
         }
         let one = one.into_destinations();
-        assert_eq!(one.len(), 12);
+        assert_eq!(one.len(), 13);
         for (ip, d) in &one {
             let (flows, bytes, first, last, ports) = &want[ip];
             let mut ports = ports.clone();
@@ -445,6 +524,13 @@ mod test {
                 d.ports.iter().map(|(_, c)| c.bytes).sum::<u64>(),
                 "{ip}"
             );
+            for (port, c) in &d.ports {
+                let of_port = records
+                    .iter()
+                    .filter(|r| r.dst == *ip && r.dst_port == *port);
+                let want = of_port.fold((0, 0), |(f, b), r| (f + 1, b + r.bytes));
+                assert_eq!((c.flows, c.bytes), want, "{ip} port {port}");
+            }
         }
         assert!(one.windows(2).all(|w| w[0].0 < w[1].0), "in address order");
         let get = |ip: &str| {
