@@ -239,7 +239,8 @@ impl Table {
     }
 
     /// Counts a record of `bytes` to `port` in slot `i`; `seen` adds its times and
-    /// source. Counts that would pass 32 bits, and a sixth port, go to `more`.
+    /// source. A sixth port goes to `more`, and so do a port's counts when they
+    /// would pass 32 bits.
     #[inline]
     fn add_to_slot(&mut self, i: u32, port: u16, bytes: u64, seen: impl FnOnce(&mut Slot)) {
         let Some(slot) = self.slots.get_mut(i as usize) else {
@@ -265,21 +266,34 @@ impl Table {
             }
             None => INLINE,
         };
-        let inline = match (slot.flows.get_mut(k), slot.bytes.get_mut(k)) {
-            (Some(f), Some(b)) => match (f.checked_add(1), u32::try_from(bytes)) {
-                (Some(flows), Ok(more)) => b.checked_add(more).map(|sum| {
-                    *f = flows;
-                    *b = sum;
-                }),
-                _ => None,
-            },
-            _ => None,
+        let spill = match (slot.flows.get_mut(k), slot.bytes.get_mut(k)) {
+            (Some(f), Some(b)) => {
+                let sum = u32::try_from(bytes).ok().and_then(|n| b.checked_add(n));
+                match (f.checked_add(1), sum) {
+                    (Some(flows), Some(sum)) => {
+                        (*f, *b) = (flows, sum);
+                        None
+                    }
+                    // Full: the port's counts so far move to `more` with this
+                    // record, and count again from zero (so a busy port spills
+                    // once every 4 GiB, not at every record after that).
+                    _ => {
+                        let moved = PortCount {
+                            flows: u64::from(*f) + 1,
+                            bytes: u64::from(*b) + bytes,
+                        };
+                        (*f, *b) = (0, 0);
+                        Some(moved)
+                    }
+                }
+            }
+            _ => Some(PortCount { flows: 1, bytes }),
         };
-        if inline.is_none() {
+        if let Some(count) = spill {
             self.more
                 .entry(u64::from(i) << 16 | u64::from(port))
                 .or_default()
-                .add(PortCount { flows: 1, bytes });
+                .add(count);
         }
     }
 
@@ -460,6 +474,31 @@ mod test {
             start: Some(t),
             end: Some(t + 60),
         }
+    }
+
+    /// A port whose 32-bit counts would overflow moves them to the 64-bit map
+    /// once, with that record, and counts inline again from zero: a busy port
+    /// does not go to the map at every record after its first 4 GiB.
+    #[test]
+    fn a_full_port_spills_its_counts_once() {
+        let mut t = Table::default();
+        let big = record("192.0.2.1", 443, None, 2_000_000_000, 1_000);
+        for _ in 0..4 {
+            t.add_batch(&[big]);
+        }
+        // The third record would pass 32 bits: the first three go to the map, and
+        // the fourth counts inline.
+        let slot = t.slots[0];
+        assert_eq!((slot.flows[0], slot.bytes[0]), (1, 2_000_000_000));
+        assert_eq!(
+            t.more.values().copied().collect::<Vec<_>>(),
+            vec![PortCount {
+                flows: 3,
+                bytes: 6_000_000_000
+            }]
+        );
+        let d = t.into_destinations();
+        assert_eq!((d[0].1.flows, d[0].1.bytes), (4, 8_000_000_000));
     }
 
     /// Split across two tables in any way, each made a list of destinations and
