@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: `residency flows` on a 2,000,000-line VPC Flow Log against a Python
 # reference (the `maxminddb` package, installed here if missing) and `wc -l`, in one
-# run, on the same file: wall time (the fastest of 5 runs, 3 for Python), and peak
-# RSS of residency (the highest of its runs). Not part of CI.
+# run, on the same file: wall time (the fastest of 5 runs, 3 for Python, taken in
+# turns), and peak RSS of residency (the highest of its runs). Not part of CI.
 #
 #   bash benches/flows.sh [LINES]     (default 2000000)
 set -euo pipefail
@@ -18,27 +18,33 @@ log="$work/vpc-$n.log"
 db=geodb/geo-whois-asn-country.mmdb
 cat "$log" > /dev/null   # page cache: every tool reads from memory
 run() { # label, command...: prints "label seconds maxrss_kib"
-  local label="$1"; shift
-  /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" > "$work/$label.out" 2> "$work/$label.err" || true
-  read -r secs rss < "$work/time.txt"
-  echo "$label $secs $rss"
+  # Wall time from the clock in nanoseconds (`time`'s own is in hundredths, too
+  # coarse for `wc -l`), the same wrapper around every tool; peak RSS from `time`.
+  local label="$1" t0 t1 rss; shift
+  t0=$(date +%s%N)
+  /usr/bin/time -f "%M" -o "$work/time.txt" "$@" > "$work/$label.out" 2> "$work/$label.err" || true
+  t1=$(date +%s%N)
+  read -r rss < "$work/time.txt"
+  echo "$label $(echo "scale=3; ($t1 - $t0) / 1000000000" | bc -l) $rss"
 }
-best() { # runs, label, command...: "label seconds maxrss_kib" with the fastest
-  # time of that many runs (this kind of machine is shared: single runs vary by 20%
-  # and more) and the highest peak RSS of any of them
-  local runs="$1" label="$2"; shift 2
-  local secs="" rss=0 line t m
-  for _ in $(seq "$runs"); do
-    line=$(run "$label" "$@")
-    read -r _ t m <<<"$line"
-    if [ -z "$secs" ] || awk -v a="$t" -v b="$secs" 'BEGIN{exit !(a<b)}'; then secs="$t"; fi
-    [ "$m" -gt "$rss" ] && rss="$m"
-  done
-  echo "$label $secs $rss"
+# Five rounds, each running every tool once (Python in the first three only: it
+# takes seconds), so that all three are measured over the same stretch of time:
+# this kind of machine is shared, and its speed drifts by 20% and more between
+# minutes. Each tool's figure is its fastest run; residency's peak RSS the highest.
+r="" w="" p=""
+keep() { # best-so-far line, new line: the one with fewer seconds, the higher RSS
+  local old="$1" new="$2" ot om nt nm
+  [ -z "$old" ] && { echo "$new"; return; }
+  read -r label ot om <<<"$old"; read -r _ nt nm <<<"$new"
+  awk -v a="$nt" -v b="$ot" 'BEGIN{exit !(a<b)}' && ot="$nt"
+  [ "$nm" -gt "$om" ] && om="$nm"
+  echo "$label $ot $om"
 }
-r=$(best 5 residency ./target/release/residency flows "$log" --format json --fail-on never)
-w=$(best 5 wc wc -l "$log")
-p=$(best 3 python python3 benches/flows_reference.py "$log" "$db")
+for round in 1 2 3 4 5; do
+  r=$(keep "$r" "$(run residency ./target/release/residency flows "$log" --format json --fail-on never)")
+  w=$(keep "$w" "$(run wc wc -l "$log")")
+  [ "$round" -le 3 ] && p=$(keep "$p" "$(run python python3 benches/flows_reference.py "$log" "$db")")
+done
 read -r _ rs rm <<<"$r"; read -r _ ws _ <<<"$w"; read -r _ ps pm <<<"$p"
 # Same answer: per-country flows from both implementations.
 python3 - "$work/residency.out" "$work/python.out" <<'PY'
@@ -53,7 +59,7 @@ print("residency and the reference agree on", r["records"], "records and", len(r
 PY
 printf '\nlog: %s lines, %.0f MB\n\n' "$n" "$(echo "$(stat -c %s "$log") / 1000000" | bc -l)"
 printf '%-22s %9s %14s\n' tool seconds "peak RSS MiB"
-printf '%-22s %9s %14.1f\n' "residency flows" "$rs" "$(echo "$rm / 1024" | bc -l)"
-printf '%-22s %9s %14.1f\n' "python reference" "$ps" "$(echo "$pm / 1024" | bc -l)"
-printf '%-22s %9s\n' "wc -l" "$ws"
+printf '%-22s %9.3f %14.1f\n' "residency flows" "$rs" "$(echo "$rm / 1024" | bc -l)"
+printf '%-22s %9.3f %14.1f\n' "python reference" "$ps" "$(echo "$pm / 1024" | bc -l)"
+printf '%-22s %9.3f\n' "wc -l" "$ws"
 printf '\npython / residency: %.1fx   residency / wc -l: %.2fx\n' "$(echo "$ps / $rs" | bc -l)" "$(echo "$rs / $ws" | bc -l)"
