@@ -31,6 +31,17 @@ const TIMED: u8 = 1;
 /// `Seen::flags`: an IPv4 source was seen.
 const SOURCE: u8 = 2;
 
+/// Keeps the lower of a kept IPv4 source (if `flags` has `SOURCE`) and `source`.
+#[inline]
+fn keep_lowest(kept: &mut u32, flags: &mut u8, source: Option<u32>) {
+    if let Some(s) = source {
+        if *flags & SOURCE == 0 || s < *kept {
+            *kept = s;
+        }
+        *flags |= SOURCE;
+    }
+}
+
 impl Seen {
     const NONE: Seen = Seen {
         first: u64::MAX,
@@ -48,12 +59,7 @@ impl Seen {
             self.last = self.last.max(e);
             self.flags |= TIMED;
         }
-        if let Some(s) = source {
-            if self.flags & SOURCE == 0 || s < self.source {
-                self.source = s;
-            }
-            self.flags |= SOURCE;
-        }
+        keep_lowest(&mut self.source, &mut self.flags, source);
     }
 
     fn source(&self) -> Option<IpAddr> {
@@ -124,12 +130,7 @@ impl Slot {
             self.last = self.last.max(e);
             self.flags |= TIMED;
         }
-        if let Some(s) = source {
-            if self.flags & SOURCE == 0 || s < self.source {
-                self.source = s;
-            }
-            self.flags |= SOURCE;
-        }
+        keep_lowest(&mut self.source, &mut self.flags, source);
     }
 
     /// These times and this source as a [`Seen`].
@@ -579,6 +580,16 @@ mod test {
         let d = get("198.51.100.3");
         assert_eq!(d.ports.len(), 9, "{:?}", d.ports);
         assert_eq!(d.flows, d.ports.iter().map(|(_, c)| c.flows).sum::<u64>());
+        // The lowest IPv4 source of each address, whatever the order.
+        for ip in ["198.51.100.3", "192.0.2.11"] {
+            let lowest = records
+                .iter()
+                .filter(|r| r.dst == ip.parse::<IpAddr>().unwrap())
+                .filter_map(|r| r.src)
+                .min();
+            assert!(lowest.is_some());
+            assert_eq!(get(ip).sample_source, lowest, "{ip}");
+        }
         assert_eq!(get("192.0.2.10").sample_source, None);
         assert_eq!(
             get("192.0.2.9").sample_source,
