@@ -77,9 +77,9 @@ impl Seen {
 }
 
 /// One IPv4 destination in one cache line: its times and lowest source, and up to
-/// five ports with 32-bit counts. A record whose counts would pass 32 bits goes to
-/// `Table::more` instead, and one whose times do not fit 32 bits (after 2106) to
-/// `Table::other`, which keep 64 bits: both are added in when the table is read.
+/// five ports with 32-bit counts. A port's counts that would pass 32 bits move to
+/// `Table::more`, and a record whose times do not fit 32 bits (after 2106) goes to
+/// `Table::other`; both keep 64 bits, and are added in when the table is read.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[repr(C, align(64))]
 struct Slot {
@@ -95,6 +95,9 @@ struct Slot {
     flows: [u32; INLINE],
     bytes: [u32; INLINE],
 }
+
+// One cache line, no more.
+const _: () = assert!(std::mem::size_of::<Slot>() == 64);
 
 impl Slot {
     const EMPTY: Slot = Slot {
