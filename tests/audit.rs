@@ -529,6 +529,20 @@ fn flow_audits_are_recorded_with_egress_by_country() {
         report["findings"].as_array().unwrap().len(),
         doc["findings"].as_array().unwrap().len()
     );
+    // The run is recorded as a flow audit, with its unwaived findings by severity.
+    let count = |severity: &str| {
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["severity"] == severity && x["waived"].is_null())
+            .count()
+    };
+    let run = &report["trend"][0];
+    assert_eq!(run["command"], "flows");
+    assert_eq!(run["errors"], count("error"));
+    assert_eq!(run["warnings"], count("warning"));
+    assert!(count("error") > 0);
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use time::Date;
 
 /// A run: what was checked, with what, and the outcome in numbers.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct RunRow {
     /// `scan` or `flows`.
     pub command: String,
@@ -52,6 +52,22 @@ pub struct RunRow {
     /// Bytes per destination country (flows).
     #[serde(default)]
     pub bytes_by_country: BTreeMap<String, u64>,
+}
+
+impl RunRow {
+    /// A run of `command` with the outcome a summary gives (verdict and counts per
+    /// severity), the rest to be filled in.
+    pub fn outcome(command: &str, s: &crate::engine::Summary) -> RunRow {
+        RunRow {
+            command: command.into(),
+            compliant: s.compliant,
+            errors: s.errors as u64,
+            warnings: s.warnings as u64,
+            info: s.info as u64,
+            waived: s.waived as u64,
+            ..RunRow::default()
+        }
+    }
 }
 
 /// An input file.

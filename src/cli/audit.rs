@@ -111,7 +111,6 @@ pub fn record_scan(
 ) -> anyhow::Result<i64> {
     let s = &evaluation.summary;
     let run = RunRow {
-        command: "scan".into(),
         version: meta.tool.version.to_string(),
         as_of: meta.as_of.clone(),
         organisation: meta.organisation.clone(),
@@ -130,15 +129,8 @@ pub fn record_scan(
                 sha256: i.sha256.clone(),
             })
             .collect(),
-        compliant: s.compliant,
-        errors: s.errors as u64,
-        warnings: s.warnings as u64,
-        info: s.info as u64,
-        waived: s.waived as u64,
         assets: s.assets as u64,
-        records: 0,
-        flows_by_country: Default::default(),
-        bytes_by_country: Default::default(),
+        ..RunRow::outcome("scan", s)
     };
     let mut children: Vec<NewRecord> = Vec::new();
     children.extend(record::records(
@@ -168,7 +160,6 @@ pub fn record_flows(
     let findings = report.findings;
     let s = crate::engine::Summary::tally(findings, 0, 0);
     let run = RunRow {
-        command: "flows".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         as_of: report.as_of.to_string(),
         organisation: None,
@@ -184,15 +175,10 @@ pub fn record_flows(
                 sha256: i.sha256.clone().unwrap_or_default(),
             })
             .collect(),
-        compliant: s.compliant,
-        errors: s.errors as u64,
-        warnings: s.warnings as u64,
-        info: s.info as u64,
-        waived: s.waived as u64,
-        assets: 0,
         records: report.summary.records,
         flows_by_country: report.summary.flows_by_country.clone(),
         bytes_by_country: report.summary.bytes_by_country.clone(),
+        ..RunRow::outcome("flows", &s)
     };
     let mut children = record::records(Kind::Finding, &record::finding_rows(findings));
     children.extend(record::records(
