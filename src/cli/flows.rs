@@ -439,6 +439,16 @@ mod test {
         assert_eq!(net("203.0.113.77"), "203.0.113.0/24");
         assert_eq!(net("2a00:1450:4001:81c::200e"), "2a00:1450:4001::/48");
         assert_eq!(net("2a00::1"), "2a00:0:0::/48");
+        // Every octet value, in each of the three places, as `Ipv4Addr` writes it.
+        for v in 0..=255u8 {
+            for [a, b, c] in [[v, 7, 200], [10, v, 0], [255, 99, v]] {
+                let ip = std::net::Ipv4Addr::new(a, b, c, 77);
+                assert_eq!(
+                    network_text(IpAddr::V4(ip)),
+                    format!("{}/24", std::net::Ipv4Addr::new(a, b, c, 0))
+                );
+            }
+        }
     }
 
     /// Destinations added in address order, several per network and port, give

@@ -86,7 +86,26 @@ pub fn network_key(ip: IpAddr) -> IpAddr {
 /// The network of [`network_key`] as text: `a.b.c.0/24`, or `a:b:c::/48` (its
 /// three groups always written, zero or not).
 pub fn network_text(ip: IpAddr) -> String {
-    NetworkText(ip).to_string()
+    match network_key(ip) {
+        // Reports name thousands of these: written digit by digit, not through `fmt`.
+        IpAddr::V4(net) => {
+            let mut text = String::with_capacity(18);
+            for octet in net.octets().into_iter().take(3) {
+                let (hundreds, tens, ones) = (octet / 100, octet / 10 % 10, octet % 10);
+                if hundreds > 0 {
+                    text.push(char::from(b'0' + hundreds));
+                }
+                if octet >= 10 {
+                    text.push(char::from(b'0' + tens));
+                }
+                text.push(char::from(b'0' + ones));
+                text.push('.');
+            }
+            text.push_str("0/24");
+            text
+        }
+        IpAddr::V6(_) => NetworkText(ip).to_string(),
+    }
 }
 
 /// Writes the network holding an address (see [`network_text`]).
