@@ -123,6 +123,42 @@ impl std::fmt::Display for NetworkText {
     }
 }
 
+/// The three networks:ports with the most bytes from one address, each once, ties
+/// by network, then port: kept as addresses come, rather than by sorting them all
+/// (a country can have tens of thousands). A network's best address counts: as
+/// its bytes only rise, one pushed out can come back only with more.
+#[derive(Debug, Default)]
+struct TopThree {
+    /// Best first: (bytes, network).
+    best: Vec<(u64, TopNetwork)>,
+}
+
+impl TopThree {
+    fn add(&mut self, bytes: u64, t: TopNetwork) {
+        // Before `b` in the order: more bytes, or as many and a lower network.
+        let before =
+            |a: &(u64, TopNetwork), b: &(u64, TopNetwork)| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1);
+        let entry = (bytes, t);
+        match self.best.iter().position(|e| e.1 == t) {
+            Some(i) => match self.best.get_mut(i) {
+                Some(e) if before(&entry, e) => *e = entry,
+                _ => return,
+            },
+            None if self.best.len() < 3 => self.best.push(entry),
+            None => match self.best.last_mut() {
+                Some(worst) if before(&entry, worst) => *worst = entry,
+                _ => return,
+            },
+        }
+        self.best
+            .sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    }
+
+    fn networks(&self) -> Vec<TopNetwork> {
+        self.best.iter().map(|&(_, t)| t).collect()
+    }
+}
+
 #[derive(Default)]
 struct Group<'a> {
     flows: u64,
@@ -132,7 +168,7 @@ struct Group<'a> {
     last: Option<u64>,
     sample: Option<IpAddr>,
     /// Each address's bytes and its top network:port.
-    tops: Vec<(u64, TopNetwork)>,
+    tops: TopThree,
     reason: String,
     source: &'a str,
 }
@@ -187,23 +223,11 @@ pub fn evaluate_egress(
             g.sample = a.sample_source;
         }
         if let Some(t) = a.top {
-            g.tops.push((a.bytes, t));
+            g.tops.add(a.bytes, t);
         }
     }
-    for (country, mut g) in groups {
-        // The three networks:ports with the most bytes from one address, each once
-        // (ties by network, then port).
-        g.tops
-            .sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        let mut top: Vec<TopNetwork> = Vec::with_capacity(3);
-        for &(_, t) in &g.tops {
-            if top.len() == 3 {
-                break;
-            }
-            if !top.contains(&t) {
-                top.push(t);
-            }
-        }
+    for (country, g) in groups {
+        let top = g.tops.networks();
         let place = country.map_or_else(|| "unknown".to_string(), |c| c.to_string());
         let (rule, fix) = match country {
             Some(_) => (
@@ -445,5 +469,42 @@ pub fn decide_connection(
             Ok(why) => Decision::allow(format!("{country}: {why}")),
             Err(why) => Decision::deny(out, format!("{country}: {why}")),
         },
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Kept as addresses come, the top three equal what sorting every address
+        /// (most bytes first, ties by network and port) and taking the first three
+        /// distinct networks gives, whatever the order, with many ties and repeats.
+        #[test]
+        fn the_top_three_kept_equal_the_top_three_sorted(
+            entries in proptest::collection::vec((0u64..6, 0u8..5, 0u16..3), 0..40),
+        ) {
+            let entries: Vec<(u64, TopNetwork)> = entries
+                .into_iter()
+                .map(|(bytes, net, port)| {
+                    let ip = IpAddr::V4(std::net::Ipv4Addr::new(10, net, 0, 1));
+                    (bytes, TopNetwork::of(ip, port))
+                })
+                .collect();
+            let mut sorted = entries.clone();
+            sorted.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            let mut want: Vec<TopNetwork> = Vec::new();
+            for (_, t) in sorted {
+                if want.len() < 3 && !want.contains(&t) {
+                    want.push(t);
+                }
+            }
+            let mut kept = TopThree::default();
+            for (bytes, t) in entries {
+                kept.add(bytes, t);
+            }
+            prop_assert_eq!(kept.networks(), want);
+        }
     }
 }
