@@ -984,6 +984,33 @@ fn tied_top_networks_are_named_in_address_order() {
     );
 }
 
+/// One finding per country, in country order (addresses no geodb places first),
+/// whatever order the addresses come in.
+#[test]
+fn egress_findings_come_in_country_order() {
+    let k = residency::knowledge::Knowledge::embedded().unwrap();
+    let policy = residency::policies::load("gdpr").unwrap().policy;
+    let date = residency::knowledge::parse_date("2026-11-28").unwrap();
+    let mut unplaced = egress_address("192.0.2.7", "RU", 5, 443);
+    unplaced.country = None;
+    let addresses = [
+        egress_address("203.0.113.1", "RU", 10, 443),
+        egress_address("198.51.100.1", "CN", 10, 443),
+        unplaced,
+        egress_address("198.51.100.9", "IN", 10, 443),
+        egress_address("203.0.113.9", "TR", 10, 443),
+    ];
+    let findings = residency::engine::evaluate_egress(&addresses, &policy, &k.legal, date);
+    let places: Vec<&str> = findings
+        .iter()
+        .map(|f| {
+            let to = f.message.split(" to ").nth(1).unwrap_or_default();
+            to.split(' ').next().unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(places, ["unknown", "CN", "IN", "RU", "TR"], "{findings:?}");
+}
+
 /// With `--audit`, each log is named in the report and in the audit record by the
 /// SHA-256 of its bytes as stored: a plain file's, a gzipped file's compressed
 /// bytes, and standard input's as they were read (a log that can be read only

@@ -9,8 +9,8 @@ use super::finding::{Finding, FindingLocation};
 use super::legal::LegalKnowledge;
 use super::policy::Policy;
 use super::rule::RuleId;
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use time::Date;
@@ -173,7 +173,8 @@ struct Group<'a> {
     source: &'a str,
 }
 
-/// Findings for flows that no policy rule allows, one per destination country.
+/// Findings for flows that no policy rule allows, one per destination country, in
+/// country order (addresses no geodb record places first).
 pub fn evaluate_egress(
     addresses: &[EgressAddress],
     policy: &Policy,
@@ -182,8 +183,10 @@ pub fn evaluate_egress(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut expired_reported = Vec::new();
-    let mut judged: BTreeMap<Option<Country>, Result<Cow<'static, str>, String>> = BTreeMap::new();
-    let mut groups: BTreeMap<Option<Country>, Group> = BTreeMap::new();
+    // Looked up once per address: hashed, and put in country order at the end.
+    let mut judged: FxHashMap<Option<Country>, Result<Cow<'static, str>, String>> =
+        FxHashMap::default();
+    let mut groups: FxHashMap<Option<Country>, Group> = FxHashMap::default();
     for a in addresses.iter().filter(|a| !a.internal) {
         if policy.egress_cidrs.iter().any(|n| n.contains(&a.ip)) {
             continue;
@@ -226,6 +229,8 @@ pub fn evaluate_egress(
             g.tops.add(a.bytes, t);
         }
     }
+    let mut groups: Vec<(Option<Country>, Group)> = groups.into_iter().collect();
+    groups.sort_unstable_by_key(|(country, _)| *country);
     for (country, g) in groups {
         let top = g.tops.networks();
         let place = country.map_or_else(|| "unknown".to_string(), |c| c.to_string());
