@@ -939,13 +939,21 @@ fn egress_address(
     }
 }
 
-/// The message of the one finding the engine makes of these addresses (all in one
-/// country) under the gdpr preset on 2026-11-28.
-fn egress_message(addresses: &[residency::engine::EgressAddress]) -> String {
+/// The findings the engine makes of these addresses under the gdpr preset on
+/// 2026-11-28.
+fn egress_findings(
+    addresses: &[residency::engine::EgressAddress],
+) -> Vec<residency::engine::Finding> {
     let k = residency::knowledge::Knowledge::embedded().unwrap();
     let policy = residency::policies::load("gdpr").unwrap().policy;
     let date = residency::knowledge::parse_date("2026-11-28").unwrap();
-    let findings = residency::engine::evaluate_egress(addresses, &policy, &k.legal, date);
+    residency::engine::evaluate_egress(addresses, &policy, &k.legal, date)
+}
+
+/// The message of the one finding the engine makes of these addresses (all in one
+/// country) under the gdpr preset on 2026-11-28.
+fn egress_message(addresses: &[residency::engine::EgressAddress]) -> String {
+    let findings = egress_findings(addresses);
     assert_eq!(findings.len(), 1, "{findings:?}");
     findings[0].message.clone()
 }
@@ -988,9 +996,6 @@ fn tied_top_networks_are_named_in_address_order() {
 /// whatever order the addresses come in.
 #[test]
 fn egress_findings_come_in_country_order() {
-    let k = residency::knowledge::Knowledge::embedded().unwrap();
-    let policy = residency::policies::load("gdpr").unwrap().policy;
-    let date = residency::knowledge::parse_date("2026-11-28").unwrap();
     let mut unplaced = egress_address("192.0.2.7", "RU", 5, 443);
     unplaced.country = None;
     let addresses = [
@@ -1000,7 +1005,7 @@ fn egress_findings_come_in_country_order() {
         egress_address("198.51.100.9", "IN", 10, 443),
         egress_address("203.0.113.9", "TR", 10, 443),
     ];
-    let findings = residency::engine::evaluate_egress(&addresses, &policy, &k.legal, date);
+    let findings = egress_findings(&addresses);
     let places: Vec<&str> = findings
         .iter()
         .map(|f| {
