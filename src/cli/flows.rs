@@ -104,11 +104,13 @@ pub fn egress_addresses(
 ) -> anyhow::Result<Vec<EgressAddress>> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = destinations.len().div_ceil(cores).max(1024);
-    let source: std::sync::Arc<str> = format!("geodb {geo_label}").into();
+    let source = format!("geodb {geo_label}");
     let parts: Vec<anyhow::Result<Vec<EgressAddress>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = destinations
             .chunks(chunk)
-            .map(|part| scope.spawn(|| place(part, geo, &source)))
+            // A text per thread: one shared by all would have its count written
+            // by both cores at every address.
+            .map(|part| scope.spawn(|| place(part, geo, &source.as_str().into())))
             .collect();
         handles
             .into_iter()
@@ -159,21 +161,65 @@ fn place(
     Ok(out)
 }
 
-/// A country's traffic per network and port: built from destinations in address
-/// order, so each network's rows are the last ones (from `open`) while it is seen.
-#[derive(Default)]
+/// A country's traffic per network and port, and its top rows: built from
+/// destinations in address order, so each network's rows are the last ones (from
+/// `open`) while it is seen, and final once the next network starts. Only rows
+/// that may still be among the best are kept: once `keep` rows are known, a
+/// closed row with no more bytes than the worst of them is dropped (a later
+/// network loses a tie on bytes), and when rows pile up the best are picked again.
 struct NetworkRows {
     /// (network, port, flows, bytes).
     rows: Vec<(IpAddr, u16, u64, u64)>,
     /// The network being added to, and where its rows start.
     open: Option<(IpAddr, usize)>,
+    /// Rows made, kept or not.
+    total: usize,
+    /// How many rows [`NetworkRows::top`] gives.
+    keep: usize,
+    /// The bytes of the worst of the best `keep` rows so far, once there are as many.
+    bar: Option<u64>,
+}
+
+/// Rows by bytes, most first; ties by network and port.
+fn row_order(a: &(IpAddr, u16, u64, u64), b: &(IpAddr, u16, u64, u64)) -> std::cmp::Ordering {
+    b.3.cmp(&a.3).then_with(|| (a.0, a.1).cmp(&(b.0, b.1)))
 }
 
 impl NetworkRows {
+    fn new(keep: usize) -> Self {
+        NetworkRows {
+            rows: Vec::new(),
+            open: None,
+            total: 0,
+            keep,
+            bar: None,
+        }
+    }
+
     fn add(&mut self, net: IpAddr, ports: &[(u16, crate::inputs::flow_log::PortCount)]) {
         let start = match self.open {
             Some((open, start)) if open == net => start,
             _ => {
+                // Every row is final: the last network's that cannot make the
+                // top go, and when too many are left, only the best stay.
+                if let (Some(bar), Some((_, start))) = (self.bar, self.open) {
+                    let mut k = start;
+                    while k < self.rows.len() {
+                        if self.rows.get(k).is_some_and(|r| r.3 <= bar) {
+                            self.rows.swap_remove(k);
+                        } else {
+                            k += 1;
+                        }
+                    }
+                }
+                if self.rows.len() >= 4 * self.keep.max(16) {
+                    self.best();
+                    self.bar = self
+                        .keep
+                        .checked_sub(1)
+                        .and_then(|i| self.rows.get(i))
+                        .map(|r| r.3);
+                }
                 self.open = Some((net, self.rows.len()));
                 self.rows.len()
             }
@@ -185,27 +231,31 @@ impl NetworkRows {
                     r.2 += pc.flows;
                     r.3 += pc.bytes;
                 }
-                None => self.rows.push((net, *port, pc.flows, pc.bytes)),
+                None => {
+                    self.rows.push((net, *port, pc.flows, pc.bytes));
+                    self.total += 1;
+                }
             }
         }
     }
 
-    /// The `n` rows with the most bytes (ties by network and port), and how many
-    /// rows there are in all.
-    fn top(mut self, n: usize) -> (Vec<NetworkPort>, usize) {
-        let order = |a: &(IpAddr, u16, u64, u64), b: &(IpAddr, u16, u64, u64)| {
-            b.3.cmp(&a.3).then_with(|| (a.0, a.1).cmp(&(b.0, b.1)))
-        };
-        let total = self.rows.len();
-        if total > n && n > 0 {
-            self.rows.select_nth_unstable_by(n - 1, order);
-            self.rows.truncate(n);
+    /// Keeps the `keep` best rows, in order (all rows must be final).
+    fn best(&mut self) {
+        let n = self.keep;
+        if self.rows.len() > n && n > 0 {
+            self.rows.select_nth_unstable_by(n - 1, row_order);
         }
-        self.rows.sort_unstable_by(order);
+        self.rows.truncate(n);
+        self.rows.sort_unstable_by(row_order);
+    }
+
+    /// The `keep` rows with the most bytes (ties by network and port), and how
+    /// many rows there are in all.
+    fn top(mut self) -> (Vec<NetworkPort>, usize) {
+        self.best();
         let top = self
             .rows
             .into_iter()
-            .take(n)
             .map(|(net, port, flows, bytes)| NetworkPort {
                 network: network_text(net),
                 port,
@@ -213,7 +263,7 @@ impl NetworkRows {
                 bytes,
             })
             .collect();
-        (top, total)
+        (top, self.total)
     }
 }
 
@@ -286,7 +336,7 @@ pub fn summarise(
                 networks: Vec::new(),
                 networks_total: 0,
             };
-            (traffic, NetworkRows::default())
+            (traffic, NetworkRows::new(TOP_NETWORKS))
         });
         let slot = match e.class {
             Class::Internal => &mut s.classes.internal,
@@ -311,7 +361,7 @@ pub fn summarise(
             s.flows_by_country.insert(c.country.clone(), c.flows);
             s.bytes_by_country.insert(c.country.clone(), c.bytes);
         }
-        (c.networks, c.networks_total) = n.top(TOP_NETWORKS);
+        (c.networks, c.networks_total) = n.top();
         out.push(c);
     }
     out.sort_by(|a, b| {
@@ -453,11 +503,12 @@ mod test {
 
     /// Destinations added in address order, several per network and port, give
     /// the rows a plain map gives; the top rows are the ones with the most bytes,
-    /// ties broken by network and port, and the total counts every row.
+    /// ties broken by network and port, and the total counts every row, however
+    /// few rows are kept on the way.
     #[test]
     fn network_rows_agree_with_a_map() {
-        let mut rows = NetworkRows::default();
         let mut map: BTreeMap<(IpAddr, u16), (u64, u64)> = BTreeMap::new();
+        let mut added = Vec::new();
         for i in 0..3_000u32 {
             // 300 networks of ten addresses each, in address order.
             let ip = IpAddr::V4(std::net::Ipv4Addr::from(
@@ -469,28 +520,55 @@ mod test {
                 .map(|&p| {
                     let c = PortCount {
                         flows: 1,
-                        bytes: u64::from(i % 7) * 100,
+                        // Few values: many ties, and rows one byte apart.
+                        bytes: u64::from(i * 7919 % 13),
                     };
                     (p, c)
                 })
                 .collect();
-            rows.add(network_key(ip), &ports);
             for (p, c) in &ports {
                 let e = map.entry((network_key(ip), *p)).or_default();
                 e.0 += c.flows;
                 e.1 += c.bytes;
             }
+            added.push((network_key(ip), ports));
         }
         let mut want: Vec<_> = map.into_iter().collect();
         want.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then(a.0.cmp(&b.0)));
-        let (top, total) = rows.top(100);
-        assert_eq!(total, want.len());
-        assert_eq!(top.len(), 100);
-        for (got, ((net, port), (flows, bytes))) in top.iter().zip(&want) {
-            assert_eq!(
-                (got.network.as_str(), got.port, got.flows, got.bytes),
-                (network_text(*net).as_str(), *port, *flows, *bytes)
-            );
+        for keep in [100, 10, 1] {
+            let mut rows = NetworkRows::new(keep);
+            for (net, ports) in &added {
+                rows.add(*net, ports);
+            }
+            let (top, total) = rows.top();
+            assert_eq!(total, want.len());
+            assert_eq!(top.len(), keep);
+            for (got, ((net, port), (flows, bytes))) in top.iter().zip(&want) {
+                assert_eq!(
+                    (got.network.as_str(), got.port, got.flows, got.bytes),
+                    (network_text(*net).as_str(), *port, *flows, *bytes),
+                    "keep {keep}"
+                );
+            }
+        }
+        // Many equal rows, then one a byte better: it is kept, whatever was
+        // dropped before it, and ties go to the earlier networks.
+        for keep in [1, 10] {
+            let mut rows = NetworkRows::new(keep);
+            let one = |bytes| [(443u16, PortCount { flows: 1, bytes })];
+            let net = |k: u32| IpAddr::V4(std::net::Ipv4Addr::from(0x0A00_0000 + k * 256));
+            for k in 0..300 {
+                rows.add(net(k), &one(if k == 200 { 6 } else { 5 }));
+            }
+            let (top, total) = rows.top();
+            assert_eq!(total, 300);
+            let got: Vec<_> = top.iter().map(|r| (r.network.clone(), r.bytes)).collect();
+            let want: Vec<_> = std::iter::once(200)
+                .chain(0..)
+                .take(keep)
+                .map(|k| (network_text(net(k)), if k == 200 { 6 } else { 5 }))
+                .collect();
+            assert_eq!(got, want, "keep {keep}");
         }
     }
 }
