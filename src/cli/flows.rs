@@ -453,19 +453,27 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     if let Some(store) = &mut store {
         super::audit::record_flows(store, &report, &policy)?;
     }
-    let mut buf = Vec::new();
-    match args.format {
-        FlowsFormat::Json => flows::json::write(&report, &mut buf)?,
-        FlowsFormat::Csv => flows::csv::write(&report, &mut buf)?,
-        FlowsFormat::Markdown => flows::markdown::write(&report, &mut buf)?,
-        FlowsFormat::Table => flows::table::write(&report, &mut buf)?,
-    }
+    let render = |out: &mut dyn Write| -> anyhow::Result<()> {
+        match args.format {
+            FlowsFormat::Json => flows::json::write(&report, out)?,
+            FlowsFormat::Csv => flows::csv::write(&report, out)?,
+            FlowsFormat::Markdown => flows::markdown::write(&report, out)?,
+            FlowsFormat::Table => flows::table::write(&report, out)?,
+        }
+        Ok(())
+    };
     match &args.output {
-        Some(p) => std::fs::write(p, &buf)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?,
+        // A file is written whole once the report is made.
+        Some(p) => {
+            let mut buf = Vec::new();
+            render(&mut buf)?;
+            std::fs::write(p, &buf)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+        }
+        // Standard output as the report is made: a month's report is megabytes.
         None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(&buf)?;
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+            render(&mut out)?;
             out.flush()?;
         }
     }
