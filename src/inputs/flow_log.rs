@@ -133,9 +133,13 @@ pub struct Destination {
     /// The lowest source address that sent to it (the same answer whatever order
     /// the workers read the blocks in).
     pub sample_source: Option<IpAddr>,
-    /// Per destination port (few per destination: a small vector beats a map).
-    pub ports: Vec<(u16, PortCount)>,
+    /// Per destination port, in port order.
+    pub ports: Ports,
 }
+
+/// A destination's ports and their counts: few per destination, so held inline
+/// (up to five, as a table slot holds them), with no allocation of their own.
+pub type Ports = smallvec::SmallVec<[(u16, PortCount); 5]>;
 
 /// A malformed line kept as an example.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

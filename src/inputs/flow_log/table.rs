@@ -321,10 +321,7 @@ impl Table {
                     *p = u32::try_from(out.len()).unwrap_or(u32::MAX);
                 }
                 let used = usize::from(s.used);
-                let mut d = Destination {
-                    ports: Vec::with_capacity(used),
-                    ..Destination::default()
-                };
+                let mut d = Destination::default();
                 let seen = s.seen();
                 seen.fold_into(&mut d, seen.source());
                 // The slot's ports (each once) put in order by their ranks, with
@@ -432,8 +429,32 @@ impl Destination {
         self.first_seen = lowest(self.first_seen, o.first_seen);
         self.last_seen = self.last_seen.max(o.last_seen);
         self.sample_source = lowest(self.sample_source, o.sample_source);
+        // Two port lists in order as one.
         let mine = std::mem::take(&mut self.ports);
-        self.ports = merge_by_key(mine, o.ports, |c, d| c.add(d));
+        let (mut i, mut j) = (0, 0);
+        loop {
+            match (mine.get(i), o.ports.get(j)) {
+                (Some(&(p, mut c)), Some(&(q, d))) if p == q => {
+                    c.add(d);
+                    self.ports.push((p, c));
+                    i += 1;
+                    j += 1;
+                }
+                (Some(&x), Some(&y)) if x.0 < y.0 => {
+                    self.ports.push(x);
+                    i += 1;
+                }
+                (_, Some(&y)) => {
+                    self.ports.push(y);
+                    j += 1;
+                }
+                (Some(&x), None) => {
+                    self.ports.push(x);
+                    i += 1;
+                }
+                (None, None) => break,
+            }
+        }
     }
 
     fn add_port(&mut self, port: u16, count: PortCount) {
