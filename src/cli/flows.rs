@@ -105,23 +105,32 @@ pub fn egress_addresses(
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = destinations.len().div_ceil(cores).max(1024);
     let source = format!("geodb {geo_label}");
-    let parts: Vec<anyhow::Result<Vec<EgressAddress>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = destinations
-            .chunks(chunk)
+    // The first chunk is placed on this thread, straight into the list; the
+    // others on threads of their own, added after it.
+    let mut chunks = destinations.chunks(chunk);
+    let first = chunks.next().unwrap_or_default();
+    let mut out = Vec::with_capacity(destinations.len());
+    let rest: Vec<anyhow::Result<Vec<EgressAddress>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
             // A text per thread: one shared by all would have its count written
             // by both cores at every address.
-            .map(|part| scope.spawn(|| place(part, geo, &source.as_str().into())))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("placing addresses failed")))
+            .map(|part| {
+                scope.spawn(|| {
+                    let mut placed = Vec::with_capacity(part.len());
+                    place(part, geo, &source.as_str().into(), &mut placed)?;
+                    Ok(placed)
+                })
             })
-            .collect()
+            .collect();
+        let mine = place(first, geo, &source.as_str().into(), &mut out);
+        let mut parts = vec![mine.map(|()| Vec::new())];
+        parts.extend(handles.into_iter().map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("placing addresses failed")))
+        }));
+        parts
     });
-    let mut out = Vec::with_capacity(destinations.len());
-    for part in parts {
+    for part in rest {
         out.extend(part?);
     }
     Ok(out)
@@ -132,8 +141,8 @@ fn place(
     part: &Destinations,
     geo: &dyn crate::geo::GeoLookup,
     source: &std::sync::Arc<str>,
-) -> anyhow::Result<Vec<EgressAddress>> {
-    let mut out = Vec::with_capacity(part.len());
+    out: &mut Vec<EgressAddress>,
+) -> anyhow::Result<()> {
     for (ip, d) in part {
         let (country, internal) = match classify(geo, *ip)? {
             GeoAnswer::Internal(_) => (None, true),
@@ -158,7 +167,7 @@ fn place(
             source: source.clone(),
         });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A country's traffic per network and port, and its top rows: built from
@@ -489,6 +498,49 @@ mod test {
     use super::*;
     use crate::inputs::flow_log::PortCount;
     use std::collections::BTreeMap;
+
+    /// Addresses placed on several threads come back one per destination, in the
+    /// destinations' order, each with its own country, flows and top port.
+    #[test]
+    fn addresses_are_placed_in_order_on_every_thread() {
+        struct ByOctet;
+        impl crate::geo::GeoLookup for ByOctet {
+            fn country(
+                &self,
+                ip: IpAddr,
+            ) -> Result<Option<crate::engine::Country>, crate::geo::GeoError> {
+                let IpAddr::V4(v4) = ip else { return Ok(None) };
+                let code = ["DE", "US", "FR"][usize::from(v4.octets()[1] % 3)];
+                Ok((v4.octets()[2] != 7)
+                    .then(|| crate::engine::Country::new(code))
+                    .flatten())
+            }
+        }
+        let destinations: Vec<(IpAddr, Destination)> = (0..9_000u32)
+            .map(|k| {
+                let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0B00_0000 + k * 97));
+                let mut d = Destination {
+                    flows: u64::from(k),
+                    ..Destination::default()
+                };
+                d.ports.push((443, PortCount { flows: 1, bytes: 1 }));
+                d.ports.push((
+                    u16::try_from(k % 1000).unwrap(),
+                    PortCount { flows: 1, bytes: 2 },
+                ));
+                (ip, d)
+            })
+            .collect();
+        let placed = egress_addresses(&destinations, &ByOctet, "test").unwrap();
+        assert_eq!(placed.len(), destinations.len());
+        for (a, (ip, d)) in placed.iter().zip(&destinations) {
+            assert_eq!((a.ip, a.flows), (*ip, d.flows));
+            let want = crate::geo::GeoLookup::country(&ByOctet, *ip).unwrap();
+            assert_eq!(a.country, want, "{ip}");
+            assert_eq!(a.top.map(|t| t.port), Some(d.ports[1].0), "{ip}");
+            assert_eq!(&*a.source, "geodb test");
+        }
+    }
 
     /// Networks are named by their /24 or /48, the three IPv6 groups always written.
     #[test]
