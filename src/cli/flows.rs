@@ -248,20 +248,21 @@ impl NetworkRows {
         }
     }
 
-    /// Keeps the `keep` best rows, in order (all rows must be final).
+    /// Keeps the `keep` best rows (all rows must be final), the worst of them
+    /// last, the others in no order.
     fn best(&mut self) {
         let n = self.keep;
         if self.rows.len() > n && n > 0 {
             self.rows.select_nth_unstable_by(n - 1, row_order);
         }
         self.rows.truncate(n);
-        self.rows.sort_unstable_by(row_order);
     }
 
     /// The `keep` rows with the most bytes (ties by network and port), and how
     /// many rows there are in all.
     fn top(mut self) -> (Vec<NetworkPort>, usize) {
         self.best();
+        self.rows.sort_unstable_by(row_order);
         let top = self
             .rows
             .into_iter()
