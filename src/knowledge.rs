@@ -42,18 +42,32 @@ impl Knowledge {
         Knowledge::load(None, None)
     }
 
-    /// The defaults, with the adequacy list replaced by `adequacy` and the catalogue
-    /// extended (per provider, per region) by `providers`.
-    pub fn load(
-        adequacy: Option<&Path>,
-        providers: Option<&Path>,
-    ) -> Result<Knowledge, InputError> {
+    /// The EEA and the adequacy decisions alone (the embedded list, or
+    /// `adequacy`), and where the list came from: for commands that need no
+    /// provider catalogue.
+    pub fn load_legal(adequacy: Option<&Path>) -> Result<(LegalKnowledge, String), InputError> {
         let eea = parse_eea("<embedded eea.json>", EEA_JSON)?;
         let (adequacy_source, adequacy_text) = match adequacy {
             Some(p) => (p.display().to_string(), read(p)?),
             None => ("embedded".to_string(), ADEQUACY_JSON.to_string()),
         };
         let (list_date, decisions) = parse_adequacy(&adequacy_source, &adequacy_text)?;
+        let legal = LegalKnowledge {
+            list_date,
+            eea_version: eea.version,
+            eea: eea.members,
+            decisions,
+        };
+        Ok((legal, adequacy_source))
+    }
+
+    /// The defaults, with the adequacy list replaced by `adequacy` and the catalogue
+    /// extended (per provider, per region) by `providers`.
+    pub fn load(
+        adequacy: Option<&Path>,
+        providers: Option<&Path>,
+    ) -> Result<Knowledge, InputError> {
+        let (legal, adequacy_source) = Knowledge::load_legal(adequacy)?;
         let mut catalogue = Catalogue::parse("<embedded providers.json>", PROVIDERS_JSON)?;
         let mut catalogue_source = "embedded".to_string();
         if let Some(p) = providers {
@@ -62,12 +76,7 @@ impl Knowledge {
             catalogue_source = format!("embedded + {}", p.display());
         }
         Ok(Knowledge {
-            legal: LegalKnowledge {
-                list_date,
-                eea_version: eea.version,
-                eea: eea.members,
-                decisions,
-            },
+            legal,
             catalogue,
             taxonomy: Taxonomy::embedded(),
             adequacy_source,

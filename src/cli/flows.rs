@@ -3,12 +3,14 @@
 use super::common::{open_geodb, parse_as_of, today};
 use super::ExitStatus;
 use crate::engine::egress::{lowest, network_key, network_text, EgressAddress, TopNetwork};
+use crate::engine::LegalKnowledge;
 use crate::engine::{evaluate_egress, Class};
 use crate::geo::ranges::{CloudRanges, RangesFirst};
 use crate::geo::{classify, GeoAnswer, METADATA_ADDRESS};
 use crate::inputs::flow_log::generic::ColumnMap;
 use crate::inputs::flow_log::{read_log, Destination, FlowFormat, FlowTally};
 use crate::knowledge::countries::country_name;
+use crate::knowledge::regions::Catalogue;
 use crate::knowledge::Knowledge;
 use crate::report::flows::{self, CountryTraffic, FlowReport, FlowSummary, InputMeta, NetworkPort};
 use clap::{Args, ValueEnum};
@@ -285,7 +287,7 @@ pub fn summarise(
     tally: &FlowTally,
     destinations: &Destinations,
     addresses: &[EgressAddress],
-    knowledge: &Knowledge,
+    legal: &LegalKnowledge,
     as_of: Date,
 ) -> anyhow::Result<(FlowSummary, Vec<CountryTraffic>)> {
     let mut s = FlowSummary {
@@ -327,11 +329,7 @@ pub fn summarise(
             let (country, name, class) = match key {
                 Key::Internal => ("internal".into(), "internal ranges".into(), Class::Internal),
                 Key::Unknown => ("unknown".into(), "no geodb record".into(), Class::Unknown),
-                Key::Country(c) => (
-                    c.to_string(),
-                    country_name(c),
-                    knowledge.legal.class(c, as_of),
-                ),
+                Key::Country(c) => (c.to_string(), country_name(c), legal.class(c, as_of)),
             };
             let traffic = CountryTraffic {
                 country,
@@ -384,10 +382,17 @@ pub fn summarise(
 
 /// Runs `flows`.
 pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
-    let knowledge = Knowledge::load(args.adequacy.as_deref(), None)?;
+    let (legal, _) = Knowledge::load_legal(args.adequacy.as_deref())?;
     let geodb_file = open_geodb(args.geodb.as_deref())?;
     let ranges_file = super::ranges::load(args.ranges.as_deref())?;
-    let ranges = CloudRanges::new(&ranges_file.ranges, &knowledge.catalogue);
+    // The provider catalogue places imported cloud ranges: with none, it is
+    // not read.
+    let catalogue = if ranges_file.ranges.is_empty() {
+        Catalogue::default()
+    } else {
+        Knowledge::embedded()?.catalogue
+    };
+    let ranges = CloudRanges::new(&ranges_file.ranges, &catalogue);
     let geo = RangesFirst {
         ranges: &ranges,
         geo: &geodb_file,
@@ -428,7 +433,7 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     let policy = crate::policies::load(&args.policy)?;
     let traffic = tally.take_destinations();
     let mut addresses = egress_addresses(&traffic, &geo, &geodb)?;
-    let (summary, destinations) = summarise(&tally, &traffic, &addresses, &knowledge, as_of)?;
+    let (summary, destinations) = summarise(&tally, &traffic, &addresses, &legal, as_of)?;
     for a in &mut addresses {
         if let Some((provider, region, _)) = ranges.lookup(a.ip) {
             let source = ranges_file
@@ -439,7 +444,7 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
             a.source = format!("{provider} {region} ({source})").into();
         }
     }
-    let mut findings = evaluate_egress(&addresses, &policy.policy, &knowledge.legal, as_of);
+    let mut findings = evaluate_egress(&addresses, &policy.policy, &legal, as_of);
     findings
         .sort_by(|a, b| (a.severity, a.rule, &a.subject).cmp(&(b.severity, b.rule, &b.subject)));
     let worst = findings
@@ -452,7 +457,7 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
         as_of,
         policy_name: &policy.policy.name,
         policy_hash: &policy.hash,
-        adequacy_list_date: &knowledge.legal.list_date,
+        adequacy_list_date: &legal.list_date,
         geodb: &geodb,
         inputs,
         summary,
