@@ -76,6 +76,21 @@ pub enum GeoAnswer {
 pub trait GeoLookup: Send + Sync {
     /// The country of `ip`, `None` when the database has no record.
     fn country(&self, ip: IpAddr) -> Result<Option<Country>, GeoError>;
+
+    /// The same answer, with `memo` keeping what was decoded for earlier
+    /// addresses: a database whose networks share records (a country database
+    /// has a few hundred) decodes each record once. The default keeps nothing.
+    fn country_memo(&self, ip: IpAddr, memo: &mut GeoMemo) -> Result<Option<Country>, GeoError> {
+        let _ = memo;
+        self.country(ip)
+    }
+}
+
+/// Decoded geodb records by their place in the database, for one thread placing
+/// many addresses (see [`GeoLookup::country_memo`]).
+#[derive(Debug, Default)]
+pub struct GeoMemo {
+    pub(crate) by_offset: rustc_hash::FxHashMap<usize, Option<Country>>,
 }
 
 /// The cloud metadata address, internal but worth naming.
@@ -154,6 +169,21 @@ pub fn classify(geo: &dyn GeoLookup, ip: IpAddr) -> Result<GeoAnswer, GeoError> 
         return Ok(GeoAnswer::Internal(range));
     }
     Ok(match geo.country(ip)? {
+        Some(c) => GeoAnswer::Country(c),
+        None => GeoAnswer::NotFound,
+    })
+}
+
+/// [`classify`] for one of many addresses, with the geodb's records kept in `memo`.
+pub fn classify_memo(
+    geo: &dyn GeoLookup,
+    ip: IpAddr,
+    memo: &mut GeoMemo,
+) -> Result<GeoAnswer, GeoError> {
+    if let Some(range) = internal_range(ip) {
+        return Ok(GeoAnswer::Internal(range));
+    }
+    Ok(match geo.country_memo(ip, memo)? {
         Some(c) => GeoAnswer::Country(c),
         None => GeoAnswer::NotFound,
     })

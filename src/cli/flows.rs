@@ -6,7 +6,7 @@ use crate::engine::egress::{lowest, network_key, network_text, EgressAddress, To
 use crate::engine::LegalKnowledge;
 use crate::engine::{evaluate_egress, Class};
 use crate::geo::ranges::{CloudRanges, RangesFirst};
-use crate::geo::{classify, GeoAnswer, METADATA_ADDRESS};
+use crate::geo::{classify_memo, GeoAnswer, METADATA_ADDRESS};
 use crate::inputs::flow_log::generic::ColumnMap;
 use crate::inputs::flow_log::{read_log, Destination, FlowFormat, FlowTally};
 use crate::knowledge::countries::country_name;
@@ -145,8 +145,9 @@ fn place(
     source: &std::sync::Arc<str>,
     out: &mut Vec<EgressAddress>,
 ) -> anyhow::Result<()> {
+    let mut memo = crate::geo::GeoMemo::default();
     for (ip, d) in part {
-        let (country, internal) = match classify(geo, *ip)? {
+        let (country, internal) = match classify_memo(geo, *ip, &mut memo)? {
             GeoAnswer::Internal(_) => (None, true),
             GeoAnswer::Country(c) => (Some(c), false),
             GeoAnswer::NotFound => (None, false),

@@ -191,6 +191,17 @@ fn detect_shape(reader: &Reader<GeoBytes>) -> Result<RecordShape, String> {
     Err("no record carries a country code (expected `country.iso_code`, `country_code` or `country`)".into())
 }
 
+impl GeoDb {
+    /// The country in a record found for an address.
+    fn decode(&self, result: &maxminddb::LookupResult<'_, GeoBytes>) -> Option<Country> {
+        let mut code: Option<&str> = result.decode_path(key_path(self.shape)).unwrap_or(None);
+        if code.is_none() && self.shape == RecordShape::MaxMind {
+            code = result.decode_path(REGISTERED).unwrap_or(None);
+        }
+        code.and_then(Country::new)
+    }
+}
+
 impl GeoLookup for GeoDb {
     fn country(&self, ip: IpAddr) -> Result<Option<Country>, GeoError> {
         let err = |e: maxminddb::MaxMindDbError| GeoError::Lookup {
@@ -201,17 +212,61 @@ impl GeoLookup for GeoDb {
         if !result.has_data() {
             return Ok(None);
         }
-        let mut code: Option<&str> = result.decode_path(key_path(self.shape)).unwrap_or(None);
-        if code.is_none() && self.shape == RecordShape::MaxMind {
-            code = result.decode_path(REGISTERED).unwrap_or(None);
+        Ok(self.decode(&result))
+    }
+
+    fn country_memo(
+        &self,
+        ip: IpAddr,
+        memo: &mut super::GeoMemo,
+    ) -> Result<Option<Country>, GeoError> {
+        let err = |e: maxminddb::MaxMindDbError| GeoError::Lookup {
+            ip,
+            message: e.to_string(),
+        };
+        let result = self.reader.lookup(ip).map_err(err)?;
+        if !result.has_data() {
+            return Ok(None);
         }
-        Ok(code.and_then(Country::new))
+        Ok(match result.offset() {
+            Some(at) => *memo
+                .by_offset
+                .entry(at)
+                .or_insert_with(|| self.decode(&result)),
+            None => self.decode(&result),
+        })
     }
 }
 
 #[cfg(test)]
 mod test {
     use super::*;
+
+    /// Answers kept by record give the answers looked up one by one, across
+    /// countries, unknown addresses and IPv6.
+    #[test]
+    fn a_memo_answers_as_lookups_do() {
+        let db = GeoDb::embedded().unwrap();
+        let mut memo = crate::geo::GeoMemo::default();
+        let mut x = 7u32;
+        let mut countries = std::collections::BTreeSet::new();
+        for k in 0..20_000u32 {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let ip = if k % 10 == 0 {
+                IpAddr::V6(std::net::Ipv6Addr::from(
+                    u128::from(x) << 96 | 0x2a00 << 112,
+                ))
+            } else {
+                IpAddr::V4(std::net::Ipv4Addr::from(x))
+            };
+            let want = db.country(ip).unwrap();
+            assert_eq!(db.country_memo(ip, &mut memo).unwrap(), want, "{ip}");
+            countries.insert(want);
+        }
+        // Many countries, and far fewer records kept than addresses.
+        assert!(countries.len() > 50, "{}", countries.len());
+        assert!(memo.by_offset.len() < 2_000, "{}", memo.by_offset.len());
+    }
 
     #[test]
     fn embedded_opens_and_answers() {

@@ -239,6 +239,17 @@ impl GeoLookup for RangesFirst<'_> {
             _ => self.geo.country(ip),
         }
     }
+
+    fn country_memo(
+        &self,
+        ip: IpAddr,
+        memo: &mut super::GeoMemo,
+    ) -> Result<Option<Country>, GeoError> {
+        match self.ranges.lookup(ip) {
+            Some((_, _, Some(c))) => Ok(Some(*c)),
+            _ => self.geo.country_memo(ip, memo),
+        }
+    }
 }
 
 #[cfg(test)]
