@@ -192,6 +192,18 @@ fn detect_shape(reader: &Reader<GeoBytes>) -> Result<RecordShape, String> {
 }
 
 impl GeoDb {
+    /// The record for an address, if the database has one.
+    fn record(
+        &self,
+        ip: IpAddr,
+    ) -> Result<Option<maxminddb::LookupResult<'_, GeoBytes>>, GeoError> {
+        let result = self.reader.lookup(ip).map_err(|e| GeoError::Lookup {
+            ip,
+            message: e.to_string(),
+        })?;
+        Ok(result.has_data().then_some(result))
+    }
+
     /// The country in a record found for an address.
     fn decode(&self, result: &maxminddb::LookupResult<'_, GeoBytes>) -> Option<Country> {
         let mut code: Option<&str> = result.decode_path(key_path(self.shape)).unwrap_or(None);
@@ -204,15 +216,7 @@ impl GeoDb {
 
 impl GeoLookup for GeoDb {
     fn country(&self, ip: IpAddr) -> Result<Option<Country>, GeoError> {
-        let err = |e: maxminddb::MaxMindDbError| GeoError::Lookup {
-            ip,
-            message: e.to_string(),
-        };
-        let result = self.reader.lookup(ip).map_err(err)?;
-        if !result.has_data() {
-            return Ok(None);
-        }
-        Ok(self.decode(&result))
+        Ok(self.record(ip)?.and_then(|r| self.decode(&r)))
     }
 
     fn country_memo(
@@ -220,14 +224,9 @@ impl GeoLookup for GeoDb {
         ip: IpAddr,
         memo: &mut super::GeoMemo,
     ) -> Result<Option<Country>, GeoError> {
-        let err = |e: maxminddb::MaxMindDbError| GeoError::Lookup {
-            ip,
-            message: e.to_string(),
-        };
-        let result = self.reader.lookup(ip).map_err(err)?;
-        if !result.has_data() {
+        let Some(result) = self.record(ip)? else {
             return Ok(None);
-        }
+        };
         Ok(match result.offset() {
             Some(at) => *memo
                 .by_offset
