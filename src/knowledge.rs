@@ -68,7 +68,7 @@ impl Knowledge {
         providers: Option<&Path>,
     ) -> Result<Knowledge, InputError> {
         let (legal, adequacy_source) = Knowledge::load_legal(adequacy)?;
-        let mut catalogue = Catalogue::parse("<embedded providers.json>", PROVIDERS_JSON)?;
+        let mut catalogue = Catalogue::embedded()?;
         let mut catalogue_source = "embedded".to_string();
         if let Some(p) = providers {
             let extra = Catalogue::parse(&p.display().to_string(), &read(p)?)?;

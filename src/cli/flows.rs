@@ -391,7 +391,7 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     let catalogue = if ranges_file.ranges.is_empty() {
         Catalogue::default()
     } else {
-        Knowledge::embedded()?.catalogue
+        Catalogue::embedded()?
     };
     let ranges = CloudRanges::new(&ranges_file.ranges, &catalogue);
     let geo = RangesFirst {

@@ -221,6 +221,14 @@ const ZONE_RULES: [&str; 7] = [
 ];
 
 impl Catalogue {
+    /// The embedded catalogue (`geodb/providers.json`).
+    pub fn embedded() -> Result<Catalogue, InputError> {
+        Catalogue::parse(
+            "<embedded providers.json>",
+            crate::knowledge::PROVIDERS_JSON,
+        )
+    }
+
     /// Parses a catalogue in the format of `geodb/providers.json`.
     pub fn parse(file: &str, text: &str) -> Result<Catalogue, InputError> {
         let raw: RawCatalogue = serde_json::from_str(text).map_err(|e| {
