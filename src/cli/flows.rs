@@ -108,33 +108,29 @@ pub fn egress_addresses(
     let chunk = destinations.len().div_ceil(cores).max(1024);
     let source = format!("geodb {geo_label}");
     // The first chunk is placed on this thread, straight into the list; the
-    // others on threads of their own, added after it.
+    // others on threads of their own, added after it. A text per thread: one
+    // shared by all would have its count written by both cores at every address.
     let mut chunks = destinations.chunks(chunk);
     let first = chunks.next().unwrap_or_default();
     let mut out = Vec::with_capacity(destinations.len());
-    let rest: Vec<anyhow::Result<Vec<EgressAddress>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            // A text per thread: one shared by all would have its count written
-            // by both cores at every address.
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let others: Vec<_> = chunks
             .map(|part| {
                 scope.spawn(|| {
                     let mut placed = Vec::with_capacity(part.len());
-                    place(part, geo, &source.as_str().into(), &mut placed)?;
-                    Ok(placed)
+                    place(part, geo, &source.as_str().into(), &mut placed).map(|()| placed)
                 })
             })
             .collect();
-        let mine = place(first, geo, &source.as_str().into(), &mut out);
-        let mut parts = vec![mine.map(|()| Vec::new())];
-        parts.extend(handles.into_iter().map(|h| {
-            h.join()
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("placing addresses failed")))
-        }));
-        parts
-    });
-    for part in rest {
-        out.extend(part?);
-    }
+        place(first, geo, &source.as_str().into(), &mut out)?;
+        for other in others {
+            let placed = other
+                .join()
+                .map_err(|_| anyhow::anyhow!("placing addresses failed"))??;
+            out.extend(placed);
+        }
+        Ok(())
+    })?;
     Ok(out)
 }
 
