@@ -165,13 +165,7 @@ fn internal_v6(ip: Ipv6Addr) -> Option<InternalRange> {
 
 /// Internal ranges first, then the geodb.
 pub fn classify(geo: &dyn GeoLookup, ip: IpAddr) -> Result<GeoAnswer, GeoError> {
-    if let Some(range) = internal_range(ip) {
-        return Ok(GeoAnswer::Internal(range));
-    }
-    Ok(match geo.country(ip)? {
-        Some(c) => GeoAnswer::Country(c),
-        None => GeoAnswer::NotFound,
-    })
+    internal_first(ip, || geo.country(ip))
 }
 
 /// [`classify`] for one of many addresses, with the geodb's records kept in `memo`.
@@ -180,10 +174,18 @@ pub fn classify_memo(
     ip: IpAddr,
     memo: &mut GeoMemo,
 ) -> Result<GeoAnswer, GeoError> {
+    internal_first(ip, || geo.country_memo(ip, memo))
+}
+
+/// An internal range if `ip` is in one, else what `country` says.
+fn internal_first(
+    ip: IpAddr,
+    country: impl FnOnce() -> Result<Option<Country>, GeoError>,
+) -> Result<GeoAnswer, GeoError> {
     if let Some(range) = internal_range(ip) {
         return Ok(GeoAnswer::Internal(range));
     }
-    Ok(match geo.country_memo(ip, memo)? {
+    Ok(match country()? {
         Some(c) => GeoAnswer::Country(c),
         None => GeoAnswer::NotFound,
     })

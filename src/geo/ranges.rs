@@ -232,12 +232,23 @@ pub struct RangesFirst<'a> {
     pub geo: &'a dyn GeoLookup,
 }
 
-impl GeoLookup for RangesFirst<'_> {
-    fn country(&self, ip: IpAddr) -> Result<Option<Country>, GeoError> {
+impl RangesFirst<'_> {
+    /// The country of the imported range holding `ip`, else what `fallback` says.
+    fn ranged(
+        &self,
+        ip: IpAddr,
+        fallback: impl FnOnce() -> Result<Option<Country>, GeoError>,
+    ) -> Result<Option<Country>, GeoError> {
         match self.ranges.lookup(ip) {
             Some((_, _, Some(c))) => Ok(Some(*c)),
-            _ => self.geo.country(ip),
+            _ => fallback(),
         }
+    }
+}
+
+impl GeoLookup for RangesFirst<'_> {
+    fn country(&self, ip: IpAddr) -> Result<Option<Country>, GeoError> {
+        self.ranged(ip, || self.geo.country(ip))
     }
 
     fn country_memo(
@@ -245,10 +256,7 @@ impl GeoLookup for RangesFirst<'_> {
         ip: IpAddr,
         memo: &mut super::GeoMemo,
     ) -> Result<Option<Country>, GeoError> {
-        match self.ranges.lookup(ip) {
-            Some((_, _, Some(c))) => Ok(Some(*c)),
-            _ => self.geo.country_memo(ip, memo),
-        }
+        self.ranged(ip, || self.geo.country_memo(ip, memo))
     }
 }
 
