@@ -48,8 +48,8 @@ pub fn write(r: &FlowReport<'_>, out: &mut dyn Write) -> io::Result<()> {
     let (rest, middle) = rest.map_err(|_| io::Error::other("writing the report failed"))??;
     // The first half's array closes just before the next key, at the top level:
     // a line break then two spaces can only be layout (strings escape line breaks).
-    let at = find(&head, b"\n  ],\n  \"malformed_lines\": ")
-        .ok_or_else(|| io::Error::other("internal: the report's layout is not the expected one"))?;
+    let at =
+        memchr::memmem::find(&head, b"\n  ],\n  \"malformed_lines\": ").ok_or_else(unexpected)?;
     let (before, after) = head.split_at(at);
     out.write_all(before)?;
     out.write_all(b",\n")?;
@@ -90,17 +90,16 @@ fn elements(countries: &[CountryTraffic]) -> io::Result<(Vec<u8>, std::ops::Rang
     const OPEN: &[u8] = b"{\n  \"destinations\": [\n";
     const CLOSE: &[u8] = b"\n  ]\n}";
     if !text.starts_with(OPEN) || !text.ends_with(CLOSE) || text.len() < OPEN.len() + CLOSE.len() {
-        return Err(io::Error::other(
-            "internal: the report's layout is not the expected one",
-        ));
+        return Err(unexpected());
     }
+
     let middle = OPEN.len()..text.len() - CLOSE.len();
     Ok((text, middle))
 }
 
-/// Where `needle` first occurs in `hay`.
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(hay, needle)
+/// The error for text not laid out as serde_json's pretty printer lays it out.
+fn unexpected() -> io::Error {
+    io::Error::other("internal: the report's layout is not the expected one")
 }
 
 #[cfg(test)]
