@@ -422,38 +422,17 @@ fn merge_by_key<K: Ord, V>(
 }
 
 impl Destination {
-    /// Adds another count of the same destination (ports in order in both).
+    /// Adds another count of the same destination (its ports in order after).
     fn merge(&mut self, o: Destination) {
-        self.flows += o.flows;
-        self.bytes += o.bytes;
         self.first_seen = lowest(self.first_seen, o.first_seen);
         self.last_seen = self.last_seen.max(o.last_seen);
         self.sample_source = lowest(self.sample_source, o.sample_source);
-        // Two port lists in order as one.
-        let mine = std::mem::take(&mut self.ports);
-        let (mut i, mut j) = (0, 0);
-        loop {
-            match (mine.get(i), o.ports.get(j)) {
-                (Some(&(p, mut c)), Some(&(q, d))) if p == q => {
-                    c.add(d);
-                    self.ports.push((p, c));
-                    i += 1;
-                    j += 1;
-                }
-                (Some(&x), Some(&y)) if x.0 < y.0 => {
-                    self.ports.push(x);
-                    i += 1;
-                }
-                (_, Some(&y)) => {
-                    self.ports.push(y);
-                    j += 1;
-                }
-                (Some(&x), None) => {
-                    self.ports.push(x);
-                    i += 1;
-                }
-                (None, None) => break,
-            }
+        // The other's flows and bytes are its ports' (as in every destination).
+        for (port, count) in o.ports {
+            self.add_port(port, count);
+        }
+        if !self.ports.is_sorted_by_key(|(p, _)| *p) {
+            self.ports.sort_unstable_by_key(|(p, _)| *p);
         }
     }
 
