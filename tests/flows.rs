@@ -415,6 +415,63 @@ fn generic_json_lines_and_csv_with_a_column_mapping() {
     assert!(stderr(&o).contains("did you mean `dst`?"), "{}", stderr(&o));
 }
 
+/// A replacement adequacy list that is not JSON, or not there, is an error that
+/// names the file (and the line), with exit 2 and no report.
+#[test]
+fn a_bad_adequacy_list_is_named() {
+    let (dir, db, log) = vpc_log();
+    let bad = dir.path().join("adequacy.json");
+    std::fs::write(
+        &bad,
+        "{\"list_date\": \"2026-01-01\",\n  \"decisions\": [ {\"country\"",
+    )
+    .unwrap();
+    let o = run_flows(&[&log], &db, &["--adequacy", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    let err = stderr(&o);
+    assert!(err.contains("adequacy.json:2:"), "{err}");
+    assert!(err.contains("EOF while parsing"), "{err}");
+    let missing = dir.path().join("none.json");
+    let o = run_flows(&[&log], &db, &["--adequacy", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("none.json: cannot read"), "{err}");
+}
+
+/// A report that cannot be written (a full device) is an error naming where it
+/// was going, with exit 2: not a panic, and not a silent pass.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_report_that_cannot_be_written_is_an_error() {
+    let (_dir, db, log) = vpc_log();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_residency"))
+        .args([
+            "flows",
+            log.to_str().unwrap(),
+            "--geodb",
+            db.to_str().unwrap(),
+        ])
+        .args(["--format", "json", "--fail-on", "never"])
+        .env_clear()
+        .env("HOME", home.path())
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("cannot write the report to standard output"),
+        "{err}"
+    );
+    assert!(err.contains("No space left on device"), "{err}");
+}
+
 #[test]
 fn gzipped_logs_are_read_transparently() {
     let dir = tempfile::tempdir().unwrap();

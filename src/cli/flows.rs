@@ -13,6 +13,7 @@ use crate::knowledge::countries::country_name;
 use crate::knowledge::regions::Catalogue;
 use crate::knowledge::Knowledge;
 use crate::report::flows::{self, CountryTraffic, FlowReport, FlowSummary, InputMeta, NetworkPort};
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use std::io::Write;
 use std::net::IpAddr;
@@ -485,8 +486,9 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
         // Standard output as the report is made: a month's report is megabytes.
         None => {
             let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-            render(&mut out)?;
-            out.flush()?;
+            render(&mut out)
+                .and_then(|()| Ok(out.flush()?))
+                .context("cannot write the report to standard output")?;
         }
     }
     Ok(if fails {
