@@ -267,6 +267,59 @@ mod test {
         assert!(memo.by_offset.len() < 2_000, "{}", memo.by_offset.len());
     }
 
+    /// A user's database whose records lack a country, or hold a bad code, or
+    /// only a registered country: the memo answers as lookups do, every time.
+    #[test]
+    fn a_memo_keeps_records_without_a_country_as_none() {
+        use maxminddb_writer::paths::IpAddrWithMask;
+        let mut w = maxminddb_writer::Database::default();
+        w.metadata.database_type = "GeoIP2-Country".into();
+        w.metadata.binary_format_major_version = 2;
+        w.metadata.build_epoch = 1_780_000_000;
+        w.metadata.languages = vec!["en".into()];
+        let records = [
+            (
+                "5.10.0.0",
+                serde_json::json!({"country": {"iso_code": "DE"}}),
+            ),
+            (
+                "6.20.0.0",
+                serde_json::json!({"registered_country": {"iso_code": "US"}}),
+            ),
+            (
+                "7.30.0.0",
+                serde_json::json!({"city": {"names": {"en": "Nowhere"}}}),
+            ),
+            (
+                "8.40.0.0",
+                serde_json::json!({"country": {"iso_code": "D"}}),
+            ),
+        ];
+        for (net, record) in records {
+            let data = w.insert_value(record).unwrap();
+            w.insert_node(IpAddrWithMask::new(net.parse().unwrap(), 16), data);
+        }
+        let mut bytes = Vec::new();
+        w.write_to(&mut bytes).unwrap();
+        let db = GeoDb::from_bytes(GeoBytes::Owned(bytes), "test.mmdb").unwrap();
+        let mut memo = crate::geo::GeoMemo::default();
+        let want = ["DE", "US", "", "", ""];
+        for round in 0..2 {
+            for (k, prefix) in ["5.10", "6.20", "7.30", "8.40", "9.50"].iter().enumerate() {
+                for host in [1, 77, 254] {
+                    let ip: IpAddr = format!("{prefix}.3.{host}").parse().unwrap();
+                    let got = db.country_memo(ip, &mut memo).unwrap();
+                    assert_eq!(got, db.country(ip).unwrap(), "{ip} round {round}");
+                    assert_eq!(
+                        got.map(|c| c.to_string()).unwrap_or_default(),
+                        want[k],
+                        "{ip}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn embedded_opens_and_answers() {
         let db = GeoDb::embedded().unwrap();
