@@ -160,18 +160,15 @@ fn fast_fields(line: &Line<'_>, fields: &[u8; 9], width: usize) -> Option<Parsed
             *a = fast::span(bounds, usize::from(i))?;
         }
     }
-    let bytes = |slot: usize| -> &[u8] {
-        let (o, n) = at.get(slot).copied().unwrap_or_default();
-        text.get(o..o + n).unwrap_or(b"-")
-    };
-    match bytes(STATUS) {
-        b"NODATA" | b"SKIPDATA" => return Some(Parsed::NoTransfer(Disposition::Skipped)),
-        b"OK" | b"-" | b"" => {}
+    // The status and the action, each compared as one word.
+    match word(line.room, at[STATUS]) {
+        NODATA | SKIPDATA => return Some(Parsed::NoTransfer(Disposition::Skipped)),
+        OK | DASH | 0 => {}
         _ => return None,
     }
-    match bytes(ACTION) {
-        b"REJECT" => return Some(Parsed::NoTransfer(Disposition::Rejected)),
-        b"ACCEPT" | b"-" | b"" => {}
+    match word(line.room, at[ACTION]) {
+        REJECT => return Some(Parsed::NoTransfer(Disposition::Rejected)),
+        ACCEPT | DASH | 0 => {}
         _ => return None,
     }
     let dst = match fast_address(line, at[PKT_DST])? {
@@ -186,6 +183,43 @@ fn fast_fields(line: &Line<'_>, fields: &[u8; 9], width: usize) -> Option<Parsed
         start: fast_number(text, at[START])?,
         end: fast_number(text, at[END])?,
     }))
+}
+
+/// Up to eight bytes as one little-endian word, the bytes after them zero.
+const fn pack(text: &[u8]) -> u64 {
+    let mut w = 0u64;
+    let mut rest = text;
+    while let [before @ .., last] = rest {
+        w = w << 8 | *last as u64;
+        rest = before;
+    }
+    w
+}
+
+const NODATA: u64 = pack(b"NODATA");
+const SKIPDATA: u64 = pack(b"SKIPDATA");
+const OK: u64 = pack(b"OK");
+const REJECT: u64 = pack(b"REJECT");
+const ACCEPT: u64 = pack(b"ACCEPT");
+const DASH: u64 = pack(b"-");
+
+/// A field of up to eight bytes as [`pack`] makes it (`0` for an empty or absent
+/// one), read with one load where the block has eight bytes from its start; a
+/// longer field is `u64::MAX`, which no [`pack`]ed word of a plain line equals
+/// (a plain line is ASCII).
+#[inline(always)]
+fn word(room: &[u8], (at, len): (usize, usize)) -> u64 {
+    if len > 8 {
+        return u64::MAX;
+    }
+    let w = match room.get(at..at + 8) {
+        Some(w) => w.try_into().map_or(u64::MAX, u64::from_le_bytes),
+        None => room.get(at..at + len).map_or(u64::MAX, pack),
+    };
+    match len {
+        8 => w,
+        _ => w & ((1u64 << (8 * len)) - 1),
+    }
 }
 
 /// An address field: `Some(None)` when absent (`-`, or a field the format lacks).
@@ -321,6 +355,8 @@ mod test {
             any::<u64>().prop_map(|n| n.to_string()),
             (0u32..70000).prop_map(|n| n.to_string()),
             "[a-z0-9.:-]{0,6}",
+            // The words the fast path compares, and longer ones that start alike.
+            "(OK|NODATA|SKIPDATA|ACCEPT|REJECT|-)[A-Z-]{0,3}",
         ]
     }
 
@@ -395,6 +431,58 @@ mod test {
                 "{line}"
             );
             assert_eq!(fast, Some(p.parse(&line)), "{line}");
+        }
+    }
+
+    /// The status and action words, compared as machine words: the known ones
+    /// take the fast path and the rest (longer, shorter, other case) go to the full
+    /// parser, whether the word ends the block or more lines follow it.
+    #[test]
+    fn status_and_action_words() {
+        let known = ["OK", "NODATA", "SKIPDATA", "ACCEPT", "REJECT", "-"];
+        let others = [
+            "O",
+            "OKK",
+            "ok",
+            "NODAT",
+            "NODATAX",
+            "SKIPDAT",
+            "SKIPDATAX",
+            "ACCEPTED",
+            "ACCEP",
+            "REJECTS",
+            "accept",
+            "-X",
+            "X",
+        ];
+        let mut p = VpcParser::default();
+        for action in known.iter().chain(&others) {
+            for status in known.iter().chain(&others) {
+                let line = format!(
+                    "2 123456789012 eni-1 10.0.0.1 52.95.110.1 49152 443 6 10 4242 1700000000 1700000060 {action} {status}"
+                );
+                let full = p.parse(&line);
+                for block in [line.clone(), format!("{line}\n{line}\n")] {
+                    let mut fast = None;
+                    let _ = fast::lines(block.as_bytes(), |l| -> Result<(), ()> {
+                        if fast.is_none() {
+                            fast = Some(p.fast_line(&l));
+                        }
+                        Ok(())
+                    });
+                    let fast = fast.flatten();
+                    // A record without data is taken whatever its action.
+                    let plain = match *status {
+                        "NODATA" | "SKIPDATA" => true,
+                        "OK" | "-" => ["ACCEPT", "REJECT", "-"].contains(action),
+                        _ => false,
+                    };
+                    assert_eq!(fast.is_some(), plain, "{line:?}");
+                    if let Some(fast) = fast {
+                        assert_eq!(fast, full, "{line:?}");
+                    }
+                }
+            }
         }
     }
 
