@@ -189,12 +189,19 @@ pub fn fast_ipv4(room: &[u8], len: usize) -> Option<Ipv4Addr> {
     if !(7..=15).contains(&len) {
         return None;
     }
-    let mut bytes = [0u8; 16];
-    match room.get(..16) {
-        Some(window) => bytes.copy_from_slice(window),
-        None => bytes.get_mut(..len)?.copy_from_slice(room.get(..len)?),
-    }
-    let x = u8x16::new(bytes);
+    // Sixteen bytes from the address's start: the block's own where it has them,
+    // else the address copied and padded.
+    let mut pad = [0u8; 16];
+    let src: &[u8] = match room.get(..16) {
+        Some(window) => window,
+        None => {
+            pad.get_mut(..len)?.copy_from_slice(room.get(..len)?);
+            &pad
+        }
+    };
+    let mut head = [0u8; 16];
+    head.copy_from_slice(src.get(..16)?);
+    let x = u8x16::new(head);
     let live = (1u32 << len) - 1;
     let mask = |v: u8x16| v.to_bitmask() & live;
     let d = x - u8x16::splat(b'0');
@@ -228,20 +235,21 @@ pub fn fast_ipv4(room: &[u8], len: usize) -> Option<Ipv4Addr> {
     if bad {
         return None;
     }
-    // The digits' values as one 128-bit number (byte `i` is digit `i`). An octet's
-    // digits are shifted so that its last one lands in the third byte, with the
-    // bytes before its first cleared; hundreds, tens and ones then meet in the
-    // third byte of one multiplication: 100 a + 10 b + c. No byte goes through
-    // memory, so no load waits on a store it only partly overlaps.
-    let v = u128::from_le_bytes(d.to_array());
-    let octet = |last: u32, l: u32| -> u32 {
-        // `last >= 2` for every octet but the first, which `first` reads.
-        let w = (v >> (8 * (last - 2))) as u32;
-        w & (0x00FF_FFFF & u32::MAX << (8 * (3 - l)))
+    // An octet's digits as a word whose third byte is its last digit, the bytes
+    // before its first cleared: hundreds, tens and ones then meet in the third
+    // byte of one multiplication, 100 a + 10 b + c. Each word is read from the
+    // bytes (`^ 0x30` takes a digit's value); `last >= 2` for every octet but the
+    // first, which is read from the start and shifted up.
+    let word = |at: u32| -> u32 {
+        let at = (at & 15) as usize;
+        src.get(at..at + 4)
+            .and_then(|w| w.try_into().ok())
+            .map_or(0, u32::from_le_bytes)
+            ^ 0x0030_3030
     };
+    let octet = |last: u32, l: u32| word(last - 2) & (0x00FF_FFFF & u32::MAX << (8 * (3 - l)));
     let value = |w: u32| w.wrapping_mul(0x0064_0A01) >> 16 & 0xFF;
-    // The first octet starts at byte 0: shifted up so its last digit is in byte 2.
-    let first = (v as u32) << (8 * (3 - d1)) & 0x00FF_FFFF;
+    let first = word(0) << (8 * (3 - d1)) & 0x00FF_FFFF;
     let len = len as u32;
     Some(Ipv4Addr::from(
         value(first) << 24
