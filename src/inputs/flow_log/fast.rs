@@ -39,22 +39,34 @@ impl<'a> Line<'a> {
 
 /// Three masks for 64 bytes, one bit per byte: spaces, newlines, and the bytes the
 /// fast path does not take (control bytes other than newline, and non-ASCII).
+/// Those are rare: whether the chunk has any is one test on the OR of its vectors,
+/// and only a chunk that has some gets their mask.
 #[inline]
 fn classify(chunk: &[u8; 64]) -> (u64, u64, u64) {
-    let (mut spaces, mut newlines, mut special) = (0u64, 0u64, 0u64);
-    for (k, part) in chunk.chunks_exact(16).enumerate() {
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(part);
-        let x = u8x16::new(bytes);
-        let sp = u64::from(x.simd_eq(u8x16::splat(b' ')).to_bitmask());
-        let nl = u64::from(x.simd_eq(u8x16::splat(b'\n')).to_bitmask());
+    let (mut spaces, mut newlines) = (0u64, 0u64);
+    let mut odd = i8x16::splat(0);
+    let mut parts = [i8x16::splat(0); 4];
+    for ((k, part), v) in chunk.chunks_exact(16).enumerate().zip(&mut parts) {
+        let mut bytes = [0i8; 16];
+        for (b, &c) in bytes.iter_mut().zip(part) {
+            *b = c as i8;
+        }
+        let x = i8x16::new(bytes);
+        *v = x;
+        let nl = x.simd_eq(i8x16::splat(b'\n' as i8));
+        spaces |= u64::from(x.simd_eq(i8x16::splat(b' ' as i8)).to_bitmask()) << (16 * k);
+        newlines |= u64::from(nl.to_bitmask()) << (16 * k);
         // Control bytes (below 0x20) and bytes outside ASCII (0x80 and above, which
-        // are negative as signed bytes) in one signed compare.
-        let signed = i8x16::new(bytes.map(|b| b as i8));
-        let low = u64::from(signed.simd_lt(i8x16::splat(0x20)).to_bitmask());
-        spaces |= sp << (16 * k);
-        newlines |= nl << (16 * k);
-        special |= (low & !nl) << (16 * k);
+        // are negative as signed bytes) in one signed compare, newlines aside.
+        odd |= x.simd_lt(i8x16::splat(0x20)) & !nl;
+    }
+    let mut special = 0u64;
+    if odd.to_bitmask() != 0 {
+        for (k, x) in parts.iter().enumerate() {
+            let nl = x.simd_eq(i8x16::splat(b'\n' as i8));
+            let low = x.simd_lt(i8x16::splat(0x20)) & !nl;
+            special |= u64::from(low.to_bitmask()) << (16 * k);
+        }
     }
     (spaces, newlines, special)
 }
