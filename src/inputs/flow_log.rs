@@ -97,6 +97,69 @@ pub struct FlowRecord {
     pub end: Option<u64>,
 }
 
+/// A flow the fast path read whole: IPv4 destination (and source, if any), times
+/// that fit 32 bits. It goes straight to a table slot, without the general
+/// record's optional fields.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct V4Flow {
+    /// The remote destination.
+    pub dst: u32,
+    /// The source (meaningful with [`V4Flow::HAS_SRC`]).
+    pub src: u32,
+    /// Bytes sent to the destination.
+    pub bytes: u64,
+    /// Start time, Unix seconds (meaningful with [`V4Flow::HAS_START`]; never
+    /// `u32::MAX`).
+    pub start: u32,
+    /// End time, Unix seconds (meaningful with [`V4Flow::HAS_END`]).
+    pub end: u32,
+    /// Destination port (0 when absent).
+    pub port: u16,
+    /// Which of the optional fields are present.
+    pub flags: u8,
+}
+
+impl V4Flow {
+    /// `flags`: the record has a source.
+    pub const HAS_SRC: u8 = 1;
+    /// `flags`: the record has a start time.
+    pub const HAS_START: u8 = 2;
+    /// `flags`: the record has an end time.
+    pub const HAS_END: u8 = 4;
+
+    /// The same flow as a general record.
+    pub fn record(&self) -> FlowRecord {
+        let has = |f: u8| self.flags & f != 0;
+        FlowRecord {
+            dst: IpAddr::V4(self.dst.into()),
+            dst_port: self.port,
+            src: has(Self::HAS_SRC).then(|| IpAddr::V4(self.src.into())),
+            bytes: self.bytes,
+            start: has(Self::HAS_START).then_some(u64::from(self.start)),
+            end: has(Self::HAS_END).then_some(u64::from(self.end)),
+        }
+    }
+}
+
+/// What the fast path made of a plain line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plain {
+    /// An IPv4 flow, ready for a table slot.
+    V4(V4Flow),
+    /// Anything else, as the full parser would give it.
+    Parsed(Parsed),
+}
+
+impl Plain {
+    /// The outcome as the full parser gives it.
+    pub fn parsed(self) -> Parsed {
+        match self {
+            Plain::V4(f) => Parsed::Flow(f.record()),
+            Plain::Parsed(p) => p,
+        }
+    }
+}
+
 /// The outcome of parsing one line.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
@@ -228,7 +291,7 @@ pub trait LineParser: Send {
     }
     /// Parses a line the block scanner found plain (single spaces between fields,
     /// nothing but printable ASCII); `None` hands it to [`LineParser::parse_bytes`].
-    fn parse_plain(&mut self, _line: &fast::Line<'_>) -> Option<Parsed> {
+    fn parse_plain(&mut self, _line: &fast::Line<'_>) -> Option<Plain> {
         None
     }
     /// A copy with the same learnt state, for another worker.
@@ -245,6 +308,7 @@ pub trait LineParser: Send {
         tally: &mut FlowTally,
     ) -> Result<u64, InputError> {
         let mut batch = Vec::with_capacity(BATCH);
+        let mut v4 = Vec::with_capacity(BATCH);
         let mut at = At {
             file,
             line: first_line,
@@ -253,18 +317,29 @@ pub trait LineParser: Send {
         let lines = if self.takes_plain_lines() {
             // One pass finds the lines and their fields; lines the fast path
             // does not take go to the full parser.
-            fast::lines(block, |line| {
+            let lines = fast::lines(block, |line| {
                 let parsed = match line.bounds {
                     Some(_) if line.len <= MAX_LINE => self.parse_plain(&line),
                     _ => None,
                 };
                 let done = match parsed {
-                    Some(p) => fold(p, &at, tally, &mut batch),
+                    Some(Plain::V4(r)) => {
+                        tally.records += 1;
+                        v4.push(r);
+                        if v4.len() == BATCH {
+                            tally.table.add_v4_batch(&v4);
+                            v4.clear();
+                        }
+                        Ok(())
+                    }
+                    Some(Plain::Parsed(p)) => fold(p, &at, tally, &mut batch),
                     None => process_line(self, line.text(), &at, tally, &mut batch),
                 };
                 at.line += 1;
                 done
-            })?
+            });
+            tally.table.add_v4_batch(&v4);
+            lines?
         } else {
             let mut start = 0;
             let ends = memchr::memchr_iter(b'\n', block).chain(
@@ -1073,6 +1148,50 @@ mod test {
         text.resize(text.len() + long, b'x');
         text.extend_from_slice(b"\nlast\n");
         text
+    }
+
+    /// Times at the edge of 32 bits (a start of `u32::MAX`, an end past it) and
+    /// absent ones come out of a block as they went in, whichever record form the
+    /// fast path chose for them.
+    #[test]
+    fn times_at_the_edge_of_32_bits() {
+        let line = |start: &str, end: &str| {
+            format!("2 1 eni-1 10.0.0.1 198.51.100.7 1 443 6 1 100 {start} {end} ACCEPT OK\n")
+        };
+        let cases = [
+            (
+                "4294967295",
+                "4294967295",
+                Some(4_294_967_295),
+                Some(4_294_967_295),
+            ),
+            (
+                "4294967294",
+                "4294967296",
+                Some(4_294_967_294),
+                Some(4_294_967_296),
+            ),
+            ("4294967295", "-", Some(4_294_967_295), Some(4_294_967_295)),
+            ("-", "4294967295", None, Some(4_294_967_295)),
+            ("-", "-", None, None),
+            ("1700000000", "-", Some(1_700_000_000), Some(1_700_000_000)),
+        ];
+        for (start, end, first, last) in cases {
+            let mut tally = FlowTally::default();
+            let data = line(start, end).repeat(3);
+            let read = read_lines(
+                FlowFormat::Vpc,
+                &generic::ColumnMap::default(),
+                data.as_bytes(),
+                &mut tally,
+            );
+            assert_eq!(read.ok(), Some(3));
+            let d = tally.take_destinations();
+            assert_eq!(d.len(), 1, "{start} {end}");
+            let (_, d) = &d[0];
+            assert_eq!((d.flows, d.bytes), (3, 300), "{start} {end}");
+            assert_eq!((d.first_seen, d.last_seen), (first, last), "{start} {end}");
+        }
     }
 
     /// The lines read for detection hold at most `MAX_LINE + 1` bytes of a line,

@@ -5,7 +5,7 @@
 //! (IPv6 on either end, a sixth port, counts past 32 bits, times after 2106) goes
 //! to ordinary maps.
 
-use super::{Destination, FlowRecord, PortCount};
+use super::{Destination, FlowRecord, PortCount, V4Flow};
 use crate::engine::egress::lowest;
 use rustc_hash::FxHashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -215,6 +215,38 @@ impl Table {
                     s.add_seen(times, source);
                 }),
             }
+        }
+    }
+
+    /// Adds compact IPv4 records, as [`Table::add_batch`] adds general ones: the
+    /// slots of up to 64 are looked up and read together first.
+    pub(super) fn add_v4_batch(&mut self, records: &[V4Flow]) {
+        for group in records.chunks(64) {
+            self.add_v4_group(group);
+        }
+    }
+
+    #[inline]
+    fn add_v4_group(&mut self, records: &[V4Flow]) {
+        let mut slots = [0u32; 64];
+        for (s, r) in slots.iter_mut().zip(records) {
+            *s = self.slot_index(r.dst);
+        }
+        self.touch(slots.iter().copied().take(records.len()));
+        for (r, &i) in records.iter().zip(&slots) {
+            let has = |f: u8| r.flags & f != 0;
+            let first = if has(V4Flow::HAS_START) {
+                r.start
+            } else {
+                u32::MAX
+            };
+            let last = if has(V4Flow::HAS_END) {
+                Some(r.end)
+            } else {
+                has(V4Flow::HAS_START).then_some(r.start)
+            };
+            let source = has(V4Flow::HAS_SRC).then_some(r.src);
+            self.add_to_slot(i, r.port, r.bytes, |s| s.add_seen((first, last), source));
         }
     }
 
@@ -449,6 +481,7 @@ impl Destination {
 #[cfg(test)]
 mod test {
     use super::*;
+    use proptest::prelude::*;
     use std::collections::BTreeMap;
 
     /// Ordered lists merge as maps add: keys only in the shorter list, only in the
@@ -476,6 +509,48 @@ mod test {
                 let got = merge_by_key(list(x, 1), list(y, 2), |v, w| *v += w);
                 assert_eq!(got, want.into_iter().collect::<Vec<_>>(), "{x:?} {y:?}");
             }
+        }
+    }
+
+    fn v4_flow() -> impl Strategy<Value = V4Flow> {
+        (
+            0u32..40,
+            any::<u32>(),
+            prop_oneof![0u64..100_000, 2_000_000_000u64..5_000_000_000],
+            prop_oneof![any::<u32>(), 1_700_000_000u32..1_700_000_100],
+            any::<u32>(),
+            0u16..8,
+            0u8..8,
+        )
+            .prop_map(|(d, src, bytes, start, end, port, flags)| V4Flow {
+                dst: 0xC633_6400 | d,
+                src,
+                bytes,
+                start: start.min(u32::MAX - 1),
+                end,
+                port: port * 100,
+                flags,
+            })
+    }
+
+    proptest! {
+        /// Compact IPv4 records, in batches of any size, count as their general
+        /// records do.
+        #[test]
+        fn compact_records_count_as_general_ones(
+            records in proptest::collection::vec(v4_flow(), 0..300),
+            group in 1usize..100,
+        ) {
+            let mut compact = Table::default();
+            for batch in records.chunks(group) {
+                compact.add_v4_batch(batch);
+            }
+            let mut general = Table::default();
+            let full: Vec<FlowRecord> = records.iter().map(V4Flow::record).collect();
+            for batch in full.chunks(32) {
+                general.add_batch(batch);
+            }
+            prop_assert_eq!(compact.into_destinations(), general.into_destinations());
         }
     }
 

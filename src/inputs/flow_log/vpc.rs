@@ -4,7 +4,7 @@
 //! transfer.
 
 use super::fast::{self, fast_digits, fast_ipv4, Line};
-use super::{address, number, Disposition, FlowRecord, LineParser, Parsed};
+use super::{address, number, Disposition, FlowRecord, LineParser, Parsed, Plain, V4Flow};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// A field position the scan does not need.
@@ -117,7 +117,7 @@ impl VpcParser {
     /// full parser, which handles (and explains) everything else, so both paths give
     /// the same answer.
     #[inline]
-    fn fast_line(&self, line: &Line<'_>) -> Option<Parsed> {
+    fn fast_line(&self, line: &Line<'_>) -> Option<Plain> {
         // The version-2 default (most logs): its field positions and width are
         // constants, so each field's bounds are read at a fixed place, checked
         // once for the line.
@@ -133,7 +133,7 @@ impl VpcParser {
     fn fast(&self, line: &[u8]) -> Option<Parsed> {
         let mut parsed = None;
         let _ = fast::lines(line, |l| -> Result<(), ()> {
-            parsed = self.fast_line(&l);
+            parsed = self.fast_line(&l).map(Plain::parsed);
             Ok(())
         });
         parsed
@@ -147,7 +147,7 @@ const DEFAULT_FIELDS: [u8; 9] = [3, 4, UNUSED, 6, 9, 10, 11, 12, 13];
 /// The fast path for a record of `width` fields, `fields` giving each slot's
 /// field position (see [`VpcParser`]'s `fields`).
 #[inline(always)]
-fn fast_fields(line: &Line<'_>, fields: &[u8; 9], width: usize) -> Option<Parsed> {
+fn fast_fields(line: &Line<'_>, fields: &[u8; 9], width: usize) -> Option<Plain> {
     let bounds = line.bounds?;
     if bounds.len() != width + 1 {
         return None;
@@ -162,12 +162,12 @@ fn fast_fields(line: &Line<'_>, fields: &[u8; 9], width: usize) -> Option<Parsed
     }
     // The status and the action, each compared as one word.
     match word(line.room, at[STATUS]) {
-        NODATA | SKIPDATA => return Some(Parsed::NoTransfer(Disposition::Skipped)),
+        NODATA | SKIPDATA => return Some(Plain::Parsed(Parsed::NoTransfer(Disposition::Skipped))),
         OK | DASH | 0 => {}
         _ => return None,
     }
     match word(line.room, at[ACTION]) {
-        REJECT => return Some(Parsed::NoTransfer(Disposition::Rejected)),
+        REJECT => return Some(Plain::Parsed(Parsed::NoTransfer(Disposition::Rejected))),
         ACCEPT | DASH | 0 => {}
         _ => return None,
     }
@@ -175,14 +175,36 @@ fn fast_fields(line: &Line<'_>, fields: &[u8; 9], width: usize) -> Option<Parsed
         Some(a) => a,
         None => fast_address(line, at[DST])??,
     };
-    Some(Parsed::Flow(FlowRecord {
-        dst: IpAddr::V4(dst),
-        dst_port: fast_number(text, at[PORT])?.map_or(0, |p| u16::try_from(p).unwrap_or(0)),
-        src: fast_address(line, at[SRC])?.map(IpAddr::V4),
-        bytes: fast_number(text, at[BYTES])?.unwrap_or(0),
-        start: fast_number(text, at[START])?,
-        end: fast_number(text, at[END])?,
-    }))
+    let dst_port = fast_number(text, at[PORT])?.map_or(0, |p| u16::try_from(p).unwrap_or(0));
+    let src = fast_address(line, at[SRC])?;
+    let bytes = fast_number(text, at[BYTES])?.unwrap_or(0);
+    let start = fast_number(text, at[START])?;
+    let end = fast_number(text, at[END])?;
+    // Times that fit a table slot (a start of `u32::MAX` is its "none"): the
+    // compact record; later times take the general one.
+    let time = |t: Option<u64>, flag: u8| match t {
+        None => Some((0, 0)),
+        Some(t) => u32::try_from(t).ok().map(|t| (t, flag)),
+    };
+    match (time(start, V4Flow::HAS_START), time(end, V4Flow::HAS_END)) {
+        (Some((s, fs)), Some((e, fe))) if s != u32::MAX => Some(Plain::V4(V4Flow {
+            dst: u32::from(dst),
+            src: src.map_or(0, u32::from),
+            bytes,
+            start: s,
+            end: e,
+            port: dst_port,
+            flags: fs | fe | if src.is_some() { V4Flow::HAS_SRC } else { 0 },
+        })),
+        _ => Some(Plain::Parsed(Parsed::Flow(FlowRecord {
+            dst: IpAddr::V4(dst),
+            dst_port,
+            src: src.map(IpAddr::V4),
+            bytes,
+            start,
+            end,
+        }))),
+    }
 }
 
 /// Up to eight bytes as one little-endian word, the bytes after them zero.
@@ -250,7 +272,7 @@ impl LineParser for VpcParser {
     }
 
     #[inline]
-    fn parse_plain(&mut self, line: &Line<'_>) -> Option<Parsed> {
+    fn parse_plain(&mut self, line: &Line<'_>) -> Option<Plain> {
         self.fast_line(line)
     }
 
@@ -466,7 +488,7 @@ mod test {
                     let mut fast = None;
                     let _ = fast::lines(block.as_bytes(), |l| -> Result<(), ()> {
                         if fast.is_none() {
-                            fast = Some(p.fast_line(&l));
+                            fast = Some(p.fast_line(&l).map(Plain::parsed));
                         }
                         Ok(())
                     });
