@@ -204,16 +204,14 @@ pub fn fast_ipv4(room: &[u8], len: usize) -> Option<Ipv4Addr> {
     // Sixteen bytes from the address's start: the block's own where it has them,
     // else the address copied and padded.
     let mut pad = [0u8; 16];
-    let src: &[u8] = match room.get(..16) {
+    let window: &[u8] = match room.get(..16) {
         Some(window) => window,
         None => {
             pad.get_mut(..len)?.copy_from_slice(room.get(..len)?);
             &pad
         }
     };
-    let mut head = [0u8; 16];
-    head.copy_from_slice(src.get(..16)?);
-    let x = u8x16::new(head);
+    let x = u8x16::new(window.get(..16)?.try_into().ok()?);
     let live = (1u32 << len) - 1;
     let mask = |v: u8x16| v.to_bitmask() & live;
     let d = x - u8x16::splat(b'0');
@@ -254,7 +252,8 @@ pub fn fast_ipv4(room: &[u8], len: usize) -> Option<Ipv4Addr> {
     // first, which is read from the start and shifted up.
     let word = |at: u32| -> u32 {
         let at = (at & 15) as usize;
-        src.get(at..at + 4)
+        window
+            .get(at..at + 4)
             .and_then(|w| w.try_into().ok())
             .map_or(0, u32::from_le_bytes)
             ^ 0x0030_3030
