@@ -79,7 +79,9 @@ pub trait GeoLookup: Send + Sync {
 
     /// The same answer, with `memo` keeping what was decoded for earlier
     /// addresses: a database whose networks share records (a country database
-    /// has a few hundred) decodes each record once. The default keeps nothing.
+    /// has a few hundred) decodes each record once, and an address in the
+    /// network of the one before is answered without a lookup. The default
+    /// keeps nothing.
     fn country_memo(&self, ip: IpAddr, memo: &mut GeoMemo) -> Result<Option<Country>, GeoError> {
         let _ = memo;
         self.country(ip)
@@ -91,6 +93,9 @@ pub trait GeoLookup: Send + Sync {
 #[derive(Debug, Default)]
 pub struct GeoMemo {
     pub(crate) by_offset: rustc_hash::FxHashMap<usize, Option<Country>>,
+    /// The network of the last answer (every address in it has the same
+    /// record): addresses placed in order often fall in the one before.
+    pub(crate) last: Option<(ipnet::IpNet, Option<Country>)>,
 }
 
 /// The cloud metadata address, internal but worth naming.

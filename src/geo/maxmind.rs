@@ -224,16 +224,29 @@ impl GeoLookup for GeoDb {
         ip: IpAddr,
         memo: &mut super::GeoMemo,
     ) -> Result<Option<Country>, GeoError> {
-        let Some(result) = self.record(ip)? else {
-            return Ok(None);
-        };
-        Ok(match result.offset() {
+        if let Some((net, answer)) = &memo.last {
+            if net.contains(&ip) {
+                return Ok(*answer);
+            }
+        }
+        let result = self.reader.lookup(ip).map_err(|e| GeoError::Lookup {
+            ip,
+            message: e.to_string(),
+        })?;
+        // No record (`offset` is `None`) is an answer too, for its whole network.
+        let answer = match result.offset() {
             Some(at) => *memo
                 .by_offset
                 .entry(at)
                 .or_insert_with(|| self.decode(&result)),
-            None => self.decode(&result),
-        })
+            None => None,
+        };
+        memo.last = result
+            .network()
+            .ok()
+            .and_then(|n| ipnet::IpNet::new(n.ip(), n.prefix()).ok())
+            .map(|net| (net, answer));
+        Ok(answer)
     }
 }
 
@@ -265,6 +278,46 @@ mod test {
         // Many countries, and far fewer records kept than addresses.
         assert!(countries.len() > 50, "{}", countries.len());
         assert!(memo.by_offset.len() < 2_000, "{}", memo.by_offset.len());
+    }
+
+    /// Addresses in order, with their neighbours on both sides of many network
+    /// edges: the memo's last network answers as lookups do.
+    #[test]
+    fn a_memo_answers_as_lookups_do_in_address_order() {
+        let db = GeoDb::embedded().unwrap();
+        let mut x = 11u32;
+        let mut ips = Vec::new();
+        for k in 0..5_000u32 {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            for near in [
+                x,
+                x.wrapping_add(1),
+                x.wrapping_sub(1),
+                x ^ 0xFF,
+                x ^ 0xFFFF,
+                x ^ 0x80_0000,
+            ] {
+                ips.push(IpAddr::V4(std::net::Ipv4Addr::from(near)));
+            }
+            if k % 10 == 0 {
+                let v6 = u128::from(x) << 96 | 0x2a00 << 112;
+                for near in [v6, v6 + 1, v6 ^ 1 << 100] {
+                    ips.push(IpAddr::V6(std::net::Ipv6Addr::from(near)));
+                }
+            }
+        }
+        ips.sort_unstable();
+        let mut memo = crate::geo::GeoMemo::default();
+        let mut changes = 0;
+        let mut before = None;
+        for ip in ips {
+            let want = db.country(ip).unwrap();
+            assert_eq!(db.country_memo(ip, &mut memo).unwrap(), want, "{ip}");
+            changes += usize::from(before != Some(want));
+            before = Some(want);
+        }
+        // Neighbours on both sides of many changes of country.
+        assert!(changes > 1_000, "{changes}");
     }
 
     /// A user's database whose records lack a country, or hold a bad code, or
