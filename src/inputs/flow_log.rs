@@ -17,7 +17,7 @@ use crate::error::InputError;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Read};
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::{mpsc, Mutex};
@@ -100,7 +100,7 @@ pub struct FlowRecord {
 /// A flow the fast path read whole: IPv4 destination (and source, if any), times
 /// that fit 32 bits. It goes straight to a table slot, without the general
 /// record's optional fields.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct V4Flow {
     /// The remote destination.
     pub dst: u32,
@@ -126,6 +126,49 @@ impl V4Flow {
     pub const HAS_START: u8 = 2;
     /// `flags`: the record has an end time.
     pub const HAS_END: u8 = 4;
+
+    /// The compact form of a flow, when it has one: an IPv4 source or none, and
+    /// times that fit a table slot (a start below `u32::MAX`, whose "none" that
+    /// is, and an end within 32 bits). `None` for a flow that needs the general
+    /// record.
+    #[inline(always)]
+    pub fn new(
+        dst: Ipv4Addr,
+        src: Option<Ipv4Addr>,
+        port: u16,
+        bytes: u64,
+        start: Option<u64>,
+        end: Option<u64>,
+    ) -> Option<V4Flow> {
+        let time = |t: Option<u64>, flag: u8| match t {
+            None => Some((0, 0)),
+            Some(t) => u32::try_from(t).ok().map(|t| (t, flag)),
+        };
+        let (start, has_start) = time(start, Self::HAS_START).filter(|&(s, _)| s != u32::MAX)?;
+        let (end, has_end) = time(end, Self::HAS_END)?;
+        Some(V4Flow {
+            dst: u32::from(dst),
+            src: src.map_or(0, u32::from),
+            bytes,
+            start,
+            end,
+            port,
+            flags: has_start | has_end | if src.is_some() { Self::HAS_SRC } else { 0 },
+        })
+    }
+
+    /// The compact form of a general record, when it has one (see [`V4Flow::new`]).
+    pub fn of(r: &FlowRecord) -> Option<V4Flow> {
+        let IpAddr::V4(dst) = r.dst else {
+            return None;
+        };
+        let src = match r.src {
+            None => None,
+            Some(IpAddr::V4(s)) => Some(s),
+            Some(IpAddr::V6(_)) => return None,
+        };
+        V4Flow::new(dst, src, r.dst_port, r.bytes, r.start, r.end)
+    }
 
     /// The same flow as a general record.
     pub fn record(&self) -> FlowRecord {

@@ -111,21 +111,6 @@ impl Slot {
         bytes: [0; INLINE],
     };
 
-    /// The times of a record, if they fit the slot: (start or `u32::MAX` for none,
-    /// end or start, if either).
-    #[inline]
-    fn times(r: &FlowRecord) -> Option<(u32, Option<u32>)> {
-        let first = match r.start {
-            Some(s) => u32::try_from(s).ok().filter(|&s| s != u32::MAX)?,
-            None => u32::MAX,
-        };
-        let last = match r.end.or(r.start) {
-            Some(e) => Some(u32::try_from(e).ok()?),
-            None => None,
-        };
-        Some((first, last))
-    }
-
     #[inline]
     fn add_seen(&mut self, (first, last): (u32, Option<u32>), source: Option<u32>) {
         self.first = self.first.min(first);
@@ -188,38 +173,28 @@ impl Table {
         *source = lowest(*source, r.src);
     }
 
-    /// Adds a batch of records. The slots of its IPv4 destinations are looked up
-    /// first and read once together, so the processor waits for their cache
-    /// misses in parallel rather than one record after another.
+    /// Adds a batch of general records: those with a compact form as
+    /// [`Table::add_v4_batch`] adds them, the rest to the maps.
     pub(super) fn add_batch(&mut self, records: &[FlowRecord]) {
-        const NONE: u32 = u32::MAX;
-        let mut slots = [NONE; 64];
-        for (s, r) in slots.iter_mut().zip(records) {
-            if let (IpAddr::V4(d), None | Some(IpAddr::V4(_))) = (r.dst, r.src) {
-                *s = self.slot_index(u32::from(d));
-            }
-        }
-        self.touch(slots.iter().copied());
-        for (k, r) in records.iter().enumerate() {
-            let source = match r.src {
-                None => None,
-                Some(IpAddr::V4(src)) => Some(u32::from(src)),
-                Some(IpAddr::V6(_)) => {
-                    self.add_other(r);
-                    continue;
+        for group in records.chunks(64) {
+            let mut compact = [V4Flow::default(); 64];
+            let mut n = 0;
+            for r in group {
+                match (V4Flow::of(r), compact.get_mut(n)) {
+                    (Some(flow), Some(place)) => {
+                        *place = flow;
+                        n += 1;
+                    }
+                    _ => self.add_other(r),
                 }
-            };
-            match (slots.get(k).copied().unwrap_or(NONE), Slot::times(r)) {
-                (NONE, _) | (_, None) => self.add_other(r),
-                (i, Some(times)) => self.add_to_slot(i, r.dst_port, r.bytes, |s| {
-                    s.add_seen(times, source);
-                }),
             }
+            self.add_v4_batch(compact.get(..n).unwrap_or_default());
         }
     }
 
-    /// Adds compact IPv4 records, as [`Table::add_batch`] adds general ones: the
-    /// slots of up to 64 are looked up and read together first.
+    /// Adds compact IPv4 records: the slots of up to 64 are looked up and read
+    /// together first, so that the processor waits for their cache misses in
+    /// parallel rather than one record after another.
     pub(super) fn add_v4_batch(&mut self, records: &[V4Flow]) {
         for group in records.chunks(64) {
             self.add_v4_group(group);

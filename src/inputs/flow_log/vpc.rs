@@ -180,31 +180,17 @@ fn fast_fields(line: &Line<'_>, fields: &[u8; 9], width: usize) -> Option<Plain>
     let bytes = fast_number(text, at[BYTES])?.unwrap_or(0);
     let start = fast_number(text, at[START])?;
     let end = fast_number(text, at[END])?;
-    // Times that fit a table slot (a start of `u32::MAX` is its "none"): the
-    // compact record; later times take the general one.
-    let time = |t: Option<u64>, flag: u8| match t {
-        None => Some((0, 0)),
-        Some(t) => u32::try_from(t).ok().map(|t| (t, flag)),
-    };
-    match (time(start, V4Flow::HAS_START), time(end, V4Flow::HAS_END)) {
-        (Some((s, fs)), Some((e, fe))) if s != u32::MAX => Some(Plain::V4(V4Flow {
-            dst: u32::from(dst),
-            src: src.map_or(0, u32::from),
-            bytes,
-            start: s,
-            end: e,
-            port: dst_port,
-            flags: fs | fe | if src.is_some() { V4Flow::HAS_SRC } else { 0 },
-        })),
-        _ => Some(Plain::Parsed(Parsed::Flow(FlowRecord {
+    Some(match V4Flow::new(dst, src, dst_port, bytes, start, end) {
+        Some(flow) => Plain::V4(flow),
+        None => Plain::Parsed(Parsed::Flow(FlowRecord {
             dst: IpAddr::V4(dst),
             dst_port,
             src: src.map(IpAddr::V4),
             bytes,
             start,
             end,
-        }))),
-    }
+        })),
+    })
 }
 
 /// Up to eight bytes as one little-endian word, the bytes after them zero.
