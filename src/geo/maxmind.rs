@@ -370,6 +370,12 @@ mod test {
                     );
                 }
             }
+            // This database is IPv4 only: an IPv6 address is an error through the
+            // memo as it is without, whatever network came before.
+            let v6: IpAddr = "2001:db8::1".parse().unwrap();
+            assert!(db.country(v6).is_err());
+            let e = db.country_memo(v6, &mut memo).unwrap_err();
+            assert!(e.to_string().contains("2001:db8::1"), "{e}");
         }
     }
 
