@@ -192,19 +192,16 @@ fn detect_shape(reader: &Reader<GeoBytes>) -> Result<RecordShape, String> {
 }
 
 impl GeoDb {
-    /// The record for an address, if the database has one.
-    fn record(
-        &self,
-        ip: IpAddr,
-    ) -> Result<Option<maxminddb::LookupResult<'_, GeoBytes>>, GeoError> {
-        let result = self.reader.lookup(ip).map_err(|e| GeoError::Lookup {
+    /// Where an address leads in the database: a record or none, and the network
+    /// that answer holds for.
+    fn lookup(&self, ip: IpAddr) -> Result<maxminddb::LookupResult<'_, GeoBytes>, GeoError> {
+        self.reader.lookup(ip).map_err(|e| GeoError::Lookup {
             ip,
             message: e.to_string(),
-        })?;
-        Ok(result.has_data().then_some(result))
+        })
     }
 
-    /// The country in a record found for an address.
+    /// The country in the record found for an address (`None` without one).
     fn decode(&self, result: &maxminddb::LookupResult<'_, GeoBytes>) -> Option<Country> {
         let mut code: Option<&str> = result.decode_path(key_path(self.shape)).unwrap_or(None);
         if code.is_none() && self.shape == RecordShape::MaxMind {
@@ -216,7 +213,8 @@ impl GeoDb {
 
 impl GeoLookup for GeoDb {
     fn country(&self, ip: IpAddr) -> Result<Option<Country>, GeoError> {
-        Ok(self.record(ip)?.and_then(|r| self.decode(&r)))
+        // A lookup without a record decodes to no country.
+        Ok(self.decode(&self.lookup(ip)?))
     }
 
     fn country_memo(
@@ -229,10 +227,7 @@ impl GeoLookup for GeoDb {
                 return Ok(*answer);
             }
         }
-        let result = self.reader.lookup(ip).map_err(|e| GeoError::Lookup {
-            ip,
-            message: e.to_string(),
-        })?;
+        let result = self.lookup(ip)?;
         // No record (`offset` is `None`) is an answer too, for its whole network.
         let answer = match result.offset() {
             Some(at) => *memo
