@@ -1237,6 +1237,63 @@ mod test {
         }
     }
 
+    /// Sources that repeat (and are answered from the parser's memo of them) give
+    /// each destination its lowest source, among texts that differ only in their
+    /// last digits or in length, in any order.
+    #[test]
+    fn repeated_sources_give_the_lowest() {
+        let sources = [
+            "10.0.0.13",
+            "10.0.0.12",
+            "10.0.0.1",
+            "10.0.0.100",
+            "10.0.0.10",
+            "10.0.0.11",
+            "10.0.0.2",
+            "10.0.1.0",
+            "10.0.0.200",
+            "10.0.0.20",
+        ];
+        let destinations = ["198.51.100.7", "198.51.100.8", "203.0.113.9"];
+        let mut data = String::new();
+        let mut lowest = std::collections::BTreeMap::new();
+        for i in 0..600usize {
+            let d = destinations[i % 3];
+            // Each destination sees the sources from a different one on, and some
+            // destinations never see the lowest ones.
+            let s = sources[(i / 3 + i % 3 * 4) % sources.len()];
+            if i % 3 == 2 && (s == "10.0.0.1" || s == "10.0.0.2") {
+                continue;
+            }
+            data.push_str(&format!(
+                "2 1 eni-1 {s} {d} 1 443 6 1 100 1700000000 1700000060 ACCEPT OK\n"
+            ));
+            let s: IpAddr = s.parse().unwrap();
+            lowest
+                .entry(d.parse::<IpAddr>().unwrap())
+                .and_modify(|l: &mut IpAddr| *l = (*l).min(s))
+                .or_insert(s);
+        }
+        let mut tally = FlowTally::default();
+        let read = read_lines(
+            FlowFormat::Vpc,
+            &generic::ColumnMap::default(),
+            data.as_bytes(),
+            &mut tally,
+        );
+        assert_eq!(read.ok(), Some(data.lines().count() as u64));
+        let got: std::collections::BTreeMap<IpAddr, IpAddr> = tally
+            .take_destinations()
+            .into_iter()
+            .filter_map(|(ip, d)| Some((ip, d.sample_source?)))
+            .collect();
+        assert_eq!(got, lowest);
+        assert_eq!(
+            got[&"203.0.113.9".parse::<IpAddr>().unwrap()],
+            "10.0.0.10".parse::<IpAddr>().unwrap()
+        );
+    }
+
     /// The lines read for detection hold at most `MAX_LINE + 1` bytes of a line,
     /// and the reader goes on after the line's end.
     #[test]

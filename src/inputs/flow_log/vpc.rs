@@ -3,7 +3,7 @@
 //! when present, else `dstaddr`. `REJECT` records, `NODATA` and `SKIPDATA` carry no
 //! transfer.
 
-use super::fast::{self, fast_digits, fast_ipv4, Line};
+use super::fast::{self, fast_digits, fast_ipv4, AddressMemo, Line};
 use super::{address, number, Disposition, FlowRecord, LineParser, Parsed, Plain, V4Flow};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -25,6 +25,8 @@ pub struct VpcParser {
     width: usize,
     /// For each slot of the fast path, its field position (or `UNUSED`).
     fields: [u8; 9],
+    /// Source addresses read lately: 8,192 places, 192 KiB.
+    sources: AddressMemo<13>,
 }
 
 /// Slots of the fast path's field array.
@@ -94,6 +96,7 @@ impl VpcParser {
             action: pos("action"),
             log_status: pos("log-status"),
             width: names.len(),
+            sources: AddressMemo::default(),
         }
     }
 }
@@ -117,20 +120,21 @@ impl VpcParser {
     /// full parser, which handles (and explains) everything else, so both paths give
     /// the same answer.
     #[inline]
-    fn fast_line(&self, line: &Line<'_>) -> Option<Plain> {
+    fn fast_line(&mut self, line: &Line<'_>) -> Option<Plain> {
         // The version-2 default (most logs): its field positions and width are
         // constants, so each field's bounds are read at a fixed place, checked
         // once for the line.
         if self.width == DEFAULT.len() && self.fields == DEFAULT_FIELDS {
-            fast_fields(line, &DEFAULT_FIELDS, DEFAULT.len())
+            fast_fields(line, &DEFAULT_FIELDS, DEFAULT.len(), &mut self.sources)
         } else {
-            fast_fields(line, &self.fields, self.width)
+            let fields = self.fields;
+            fast_fields(line, &fields, self.width, &mut self.sources)
         }
     }
 
     /// The fast path for one line on its own (the block reader scans whole blocks).
     #[cfg(test)]
-    fn fast(&self, line: &[u8]) -> Option<Parsed> {
+    fn fast(&mut self, line: &[u8]) -> Option<Parsed> {
         let mut parsed = None;
         let _ = fast::lines(line, |l| -> Result<(), ()> {
             parsed = self.fast_line(&l).map(Plain::parsed);
@@ -147,7 +151,12 @@ const DEFAULT_FIELDS: [u8; 9] = [3, 4, UNUSED, 6, 9, 10, 11, 12, 13];
 /// The fast path for a record of `width` fields, `fields` giving each slot's
 /// field position (see [`VpcParser`]'s `fields`).
 #[inline(always)]
-fn fast_fields(line: &Line<'_>, fields: &[u8; 9], width: usize) -> Option<Plain> {
+fn fast_fields(
+    line: &Line<'_>,
+    fields: &[u8; 9],
+    width: usize,
+    sources: &mut AddressMemo<13>,
+) -> Option<Plain> {
     let bounds = line.bounds?;
     if bounds.len() != width + 1 {
         return None;
@@ -176,7 +185,11 @@ fn fast_fields(line: &Line<'_>, fields: &[u8; 9], width: usize) -> Option<Plain>
         None => fast_address(line, at[DST])??,
     };
     let dst_port = fast_number(text, at[PORT])?.map_or(0, |p| u16::try_from(p).unwrap_or(0));
-    let src = fast_address(line, at[SRC])?;
+    let src = match at[SRC] {
+        (_, 0) => None,
+        (at, 1) if line.room.get(at) == Some(&b'-') => None,
+        (at, len) => Some(sources.ipv4(line.room.get(at..)?, len)?),
+    };
     let bytes = fast_number(text, at[BYTES])?.unwrap_or(0);
     let start = fast_number(text, at[START])?;
     let end = fast_number(text, at[END])?;
