@@ -8,7 +8,7 @@ use crate::engine::{evaluate_egress, Class};
 use crate::geo::ranges::{CloudRanges, RangesFirst};
 use crate::geo::{classify_memo, GeoAnswer, METADATA_ADDRESS};
 use crate::inputs::flow_log::generic::ColumnMap;
-use crate::inputs::flow_log::{read_log, Destination, FlowFormat, FlowTally};
+use crate::inputs::flow_log::{read_log, Destination, DestinationRanges, FlowFormat, FlowTally};
 use crate::knowledge::countries::country_name;
 use crate::knowledge::regions::Catalogue;
 use crate::knowledge::Knowledge;
@@ -94,80 +94,87 @@ pub enum FlowsFormat {
     Markdown,
 }
 
-/// Accepted traffic per destination address, in address order.
-type Destinations = [(IpAddr, Destination)];
-
-/// The per-address view the engine judges, in the destinations' (address) order.
-/// Addresses are placed on every core: a month of flow logs reaches tens of
-/// thousands of them.
+/// The per-address view the engine judges, in address order, and the traffic
+/// summed per class and country. Each range of destinations is made, placed and
+/// summed on a thread of its own, and its destinations are never listed: a month
+/// of flow logs reaches tens of thousands of them.
 pub fn egress_addresses(
-    destinations: &Destinations,
+    ranges: &DestinationRanges,
     geo: &(dyn crate::geo::GeoLookup + Sync),
     geo_label: &str,
-) -> anyhow::Result<Vec<EgressAddress>> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = destinations.len().div_ceil(cores).max(1024);
+    legal: &LegalKnowledge,
+    as_of: Date,
+) -> anyhow::Result<(Vec<EgressAddress>, Partial)> {
     let source = format!("geodb {geo_label}");
-    // The first chunk is placed on this thread, straight into the list; the
-    // others on threads of their own, added after it. A text per thread: one
-    // shared by all would have its count written by both cores at every address.
-    let mut chunks = destinations.chunks(chunk);
-    let first = chunks.next().unwrap_or_default();
-    let mut out = Vec::with_capacity(destinations.len());
-    std::thread::scope(|scope| -> anyhow::Result<()> {
-        let others: Vec<_> = chunks
-            .map(|part| {
-                scope.spawn(|| {
-                    let mut placed = Vec::with_capacity(part.len());
-                    place(part, geo, &source.as_str().into(), &mut placed).map(|()| placed)
-                })
-            })
+    // A text per thread: one shared by all would have its count written by both
+    // cores at every address.
+    let range = |k: usize| -> anyhow::Result<(Vec<EgressAddress>, Partial)> {
+        let source: std::sync::Arc<str> = source.as_str().into();
+        let mut memo = crate::geo::GeoMemo::default();
+        // Room for all the ranges' addresses in the first one's list, which the
+        // others are added to: memory that is not written is not touched.
+        let room = match k {
+            0 => (0..ranges.len()).map(|k| ranges.room(k)).sum(),
+            _ => ranges.room(k),
+        };
+        let mut placed = Vec::with_capacity(room);
+        let mut partial = Partial::default();
+        ranges.each(k, |ip, d| -> anyhow::Result<()> {
+            let a = place(ip, d, geo, &source, &mut memo)?;
+            partial.add(ip, d, &a, legal, as_of);
+            placed.push(a);
+            Ok(())
+        })?;
+        Ok((placed, partial))
+    };
+    // The first range on this thread, the others on threads of their own.
+    let (first, others) = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..ranges.len())
+            .map(|k| scope.spawn(move || range(k)))
             .collect();
-        place(first, geo, &source.as_str().into(), &mut out)?;
-        for other in others {
-            let placed = other
-                .join()
-                .map_err(|_| anyhow::anyhow!("placing addresses failed"))??;
-            out.extend(placed);
-        }
-        Ok(())
-    })?;
-    Ok(out)
+        let first = range(0);
+        let others: Vec<_> = others.into_iter().map(|h| h.join()).collect();
+        (first, others)
+    });
+    let (mut addresses, mut partial) = first?;
+    for other in others {
+        let (placed, part) = other.map_err(|_| anyhow::anyhow!("placing addresses failed"))??;
+        addresses.extend(placed);
+        partial.merge(part);
+    }
+    Ok((addresses, partial))
 }
 
-/// Places some destination addresses.
+/// Places one destination address.
 fn place(
-    part: &Destinations,
+    ip: IpAddr,
+    d: &Destination,
     geo: &dyn crate::geo::GeoLookup,
     source: &std::sync::Arc<str>,
-    out: &mut Vec<EgressAddress>,
-) -> anyhow::Result<()> {
-    let mut memo = crate::geo::GeoMemo::default();
-    for (ip, d) in part {
-        let (country, internal) = match classify_memo(geo, *ip, &mut memo)? {
-            GeoAnswer::Internal(_) => (None, true),
-            GeoAnswer::Country(c) => (Some(c), false),
-            GeoAnswer::NotFound => (None, false),
-        };
-        let top = d
-            .ports
-            .iter()
-            .max_by(|a, b| a.1.bytes.cmp(&b.1.bytes).then_with(|| b.0.cmp(&a.0)))
-            .map(|(port, _)| TopNetwork::of(*ip, *port));
-        out.push(EgressAddress {
-            ip: *ip,
-            country,
-            internal,
-            flows: d.flows,
-            bytes: d.bytes,
-            first_seen: d.first_seen,
-            last_seen: d.last_seen,
-            sample_source: d.sample_source,
-            top,
-            source: source.clone(),
-        });
-    }
-    Ok(())
+    memo: &mut crate::geo::GeoMemo,
+) -> anyhow::Result<EgressAddress> {
+    let (country, internal) = match classify_memo(geo, ip, memo)? {
+        GeoAnswer::Internal(_) => (None, true),
+        GeoAnswer::Country(c) => (Some(c), false),
+        GeoAnswer::NotFound => (None, false),
+    };
+    let top = d
+        .ports
+        .iter()
+        .max_by(|a, b| a.1.bytes.cmp(&b.1.bytes).then_with(|| b.0.cmp(&a.0)))
+        .map(|(port, _)| TopNetwork::of(ip, *port));
+    Ok(EgressAddress {
+        ip,
+        country,
+        internal,
+        flows: d.flows,
+        bytes: d.bytes,
+        first_seen: d.first_seen,
+        last_seen: d.last_seen,
+        sample_source: d.sample_source,
+        top,
+        source: source.clone(),
+    })
 }
 
 /// A country's traffic per network and port, and its top rows: built from
@@ -248,6 +255,16 @@ impl NetworkRows {
         }
     }
 
+    /// Adds the rows of networks after these ones (none of them seen here).
+    fn merge(&mut self, other: NetworkRows) {
+        let before = self.rows.len();
+        self.rows.extend(other.rows);
+        self.total += other.total;
+        self.open = other.open.map(|(net, start)| (net, before + start));
+        // Each side has `keep` rows at or above its bar, if it has one.
+        self.bar = self.bar.max(other.bar);
+    }
+
     /// Keeps the `keep` best rows (all rows must be final), the worst of them
     /// last, the others in no order.
     fn best(&mut self) {
@@ -280,50 +297,45 @@ impl NetworkRows {
 /// Networks kept per country in reports (by bytes); the rest are counted.
 pub const TOP_NETWORKS: usize = 100;
 
-/// Classes every destination and aggregates per country.
-pub fn summarise(
-    tally: &FlowTally,
-    destinations: &Destinations,
-    addresses: &[EgressAddress],
-    legal: &LegalKnowledge,
-    as_of: Date,
-) -> anyhow::Result<(FlowSummary, Vec<CountryTraffic>)> {
-    let mut s = FlowSummary {
-        records: tally.records,
-        rejected: tally.rejected,
-        skipped: tally.skipped,
-        malformed: tally.malformed,
-        ..FlowSummary::default()
-    };
-    // Keyed by a small copyable key; names and strings are made once per country.
-    #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-    enum Key {
-        Internal,
-        Unknown,
-        Country(crate::engine::Country),
-    }
-    let mut by_key: rustc_hash::FxHashMap<Key, (CountryTraffic, NetworkRows)> =
-        rustc_hash::FxHashMap::default();
-    // Each address was classed once, in `egress_addresses`, in the same order.
-    if addresses.len() != destinations.len() {
-        anyhow::bail!(
-            "internal: {} destinations but {} addresses",
-            destinations.len(),
-            addresses.len()
-        );
-    }
-    for (a, (ip, d)) in addresses.iter().zip(destinations) {
+/// What a country's traffic is keyed by: a small copyable key; names and
+/// strings are made once per country.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Internal,
+    Unknown,
+    Country(crate::engine::Country),
+}
+
+/// Traffic summed per class and per country over some destinations (a range of
+/// them, or all).
+#[derive(Default)]
+pub struct Partial {
+    classes: crate::report::flows::Classes,
+    metadata_flows: u64,
+    by_key: rustc_hash::FxHashMap<Key, (CountryTraffic, NetworkRows)>,
+}
+
+impl Partial {
+    /// Adds a destination and its placed address.
+    fn add(
+        &mut self,
+        ip: IpAddr,
+        d: &Destination,
+        a: &EgressAddress,
+        legal: &LegalKnowledge,
+        as_of: Date,
+    ) {
         let key = match (a.internal, a.country) {
             (true, _) => {
-                if *ip == IpAddr::V4(METADATA_ADDRESS) {
-                    s.metadata_flows += d.flows;
+                if ip == IpAddr::V4(METADATA_ADDRESS) {
+                    self.metadata_flows += d.flows;
                 }
                 Key::Internal
             }
             (false, Some(c)) => Key::Country(c),
             (false, None) => Key::Unknown,
         };
-        let (e, n) = by_key.entry(key).or_insert_with(|| {
+        let (e, n) = self.by_key.entry(key).or_insert_with(|| {
             let (country, name, class) = match key {
                 Key::Internal => ("internal".into(), "internal ranges".into(), Class::Internal),
                 Key::Unknown => ("unknown".into(), "no geodb record".into(), Class::Unknown),
@@ -344,38 +356,67 @@ pub fn summarise(
             };
             (traffic, NetworkRows::new(TOP_NETWORKS))
         });
-        let slot = match e.class {
-            Class::Internal => &mut s.classes.internal,
-            Class::Eea => &mut s.classes.eea,
-            Class::Adequate => &mut s.classes.adequate,
-            Class::Conditional => &mut s.classes.conditional,
-            Class::ThirdCountry => &mut s.classes.third_country,
-            Class::Unknown => &mut s.classes.unknown,
-        };
-        *slot += d.flows;
+        *self.classes.of(e.class) += d.flows;
         e.flows += d.flows;
         e.bytes += d.bytes;
         e.addresses += 1;
         e.first_seen = lowest(e.first_seen, d.first_seen);
         e.last_seen = e.last_seen.max(d.last_seen);
         e.sample_source = lowest(e.sample_source, d.sample_source);
-        n.add(network_key(*ip), &d.ports);
+        n.add(network_key(ip), &d.ports);
     }
-    let mut out = Vec::with_capacity(by_key.len());
-    for (mut c, n) in by_key.into_values() {
-        if c.class != Class::Internal {
-            s.flows_by_country.insert(c.country.clone(), c.flows);
-            s.bytes_by_country.insert(c.country.clone(), c.bytes);
+
+    /// Adds the sums of destinations after these (a later range: no network has
+    /// addresses in both).
+    fn merge(&mut self, other: Partial) {
+        self.classes.add(&other.classes);
+        self.metadata_flows += other.metadata_flows;
+        for (key, (c, n)) in other.by_key {
+            match self.by_key.get_mut(&key) {
+                Some((e, rows)) => {
+                    e.flows += c.flows;
+                    e.bytes += c.bytes;
+                    e.addresses += c.addresses;
+                    e.first_seen = lowest(e.first_seen, c.first_seen);
+                    e.last_seen = e.last_seen.max(c.last_seen);
+                    e.sample_source = lowest(e.sample_source, c.sample_source);
+                    rows.merge(n);
+                }
+                None => {
+                    self.by_key.insert(key, (c, n));
+                }
+            }
         }
-        (c.networks, c.networks_total) = n.top();
-        out.push(c);
     }
-    out.sort_by(|a, b| {
-        b.bytes
-            .cmp(&a.bytes)
-            .then_with(|| a.country.cmp(&b.country))
-    });
-    Ok((s, out))
+
+    /// The summary (with the tally's counts) and the per-country traffic, most
+    /// bytes first.
+    pub fn finish(self, tally: &FlowTally) -> (FlowSummary, Vec<CountryTraffic>) {
+        let mut s = FlowSummary {
+            records: tally.records,
+            rejected: tally.rejected,
+            skipped: tally.skipped,
+            malformed: tally.malformed,
+            classes: self.classes,
+            metadata_flows: self.metadata_flows,
+            ..FlowSummary::default()
+        };
+        let mut out = Vec::with_capacity(self.by_key.len());
+        for (mut c, n) in self.by_key.into_values() {
+            if c.class != Class::Internal {
+                s.flows_by_country.insert(c.country.clone(), c.flows);
+                s.bytes_by_country.insert(c.country.clone(), c.bytes);
+            }
+            (c.networks, c.networks_total) = n.top();
+            out.push(c);
+        }
+        out.sort_by(|a, b| {
+            b.bytes
+                .cmp(&a.bytes)
+                .then_with(|| a.country.cmp(&b.country))
+        });
+        (s, out)
+    }
 }
 
 /// Runs `flows`.
@@ -429,9 +470,10 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     let info = geodb_file.info();
     let geodb = format!("{} ({})", info.path, info.build_date);
     let policy = crate::policies::load(&args.policy)?;
-    let traffic = tally.take_destinations();
-    let mut addresses = egress_addresses(&traffic, &geo, &geodb)?;
-    let (summary, destinations) = summarise(&tally, &traffic, &addresses, &legal, as_of)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts = tally.take_ranges(cores);
+    let (mut addresses, partial) = egress_addresses(&parts, &geo, &geodb, &legal, as_of)?;
+    let (summary, destinations) = partial.finish(&tally);
     for a in &mut addresses {
         if let Some((provider, region, _)) = ranges.lookup(a.ip) {
             let source = ranges_file
@@ -504,46 +546,110 @@ mod test {
     use crate::inputs::flow_log::PortCount;
     use std::collections::BTreeMap;
 
-    /// Addresses placed on several threads come back one per destination, in the
-    /// destinations' order, each with its own country, flows and top port.
-    #[test]
-    fn addresses_are_placed_in_order_on_every_thread() {
-        struct ByOctet;
-        impl crate::geo::GeoLookup for ByOctet {
-            fn country(
-                &self,
-                ip: IpAddr,
-            ) -> Result<Option<crate::engine::Country>, crate::geo::GeoError> {
-                let IpAddr::V4(v4) = ip else { return Ok(None) };
-                let code = ["DE", "US", "FR"][usize::from(v4.octets()[1] % 3)];
-                Ok((v4.octets()[2] != 7)
-                    .then(|| crate::engine::Country::new(code))
-                    .flatten())
+    /// Places loopback-free test addresses by their second octet (DE, US, FR),
+    /// and none whose third octet is 7.
+    struct ByOctet;
+
+    impl crate::geo::GeoLookup for ByOctet {
+        fn country(
+            &self,
+            ip: IpAddr,
+        ) -> Result<Option<crate::engine::Country>, crate::geo::GeoError> {
+            let IpAddr::V4(v4) = ip else { return Ok(None) };
+            let code = ["DE", "US", "FR"][usize::from(v4.octets()[1] % 3)];
+            Ok((v4.octets()[2] != 7)
+                .then(|| crate::engine::Country::new(code))
+                .flatten())
+        }
+    }
+
+    /// A tally of `n` destinations, two or three in each /24 network, each reached
+    /// on port 443 and on another port with more bytes, read from VPC lines.
+    fn tally_of(n: u32) -> FlowTally {
+        let mut data = String::new();
+        for k in 0..n {
+            let ip = std::net::Ipv4Addr::from(0x0B00_0000 + k * 97);
+            let source = k % 200 + 1;
+            data.push_str(&format!(
+                "2 1 eni-1 10.0.0.{source} {ip} 1 443 6 1 1 1700000000 1700000060 ACCEPT OK\n"
+            ));
+            for _ in 0..1 + k % 3 {
+                data.push_str(&format!(
+                    "2 1 eni-1 10.0.1.1 {ip} 1 {} 6 1 {} 1700000100 1700000160 ACCEPT OK\n",
+                    k % 1000,
+                    2 + k % 17
+                ));
             }
         }
-        let destinations: Vec<(IpAddr, Destination)> = (0..9_000u32)
-            .map(|k| {
-                let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0B00_0000 + k * 97));
-                let mut d = Destination {
-                    flows: u64::from(k),
-                    ..Destination::default()
-                };
-                d.ports.push((443, PortCount { flows: 1, bytes: 1 }));
-                d.ports.push((
-                    u16::try_from(k % 1000).unwrap(),
-                    PortCount { flows: 1, bytes: 2 },
-                ));
-                (ip, d)
-            })
-            .collect();
-        let placed = egress_addresses(&destinations, &ByOctet, "test").unwrap();
-        assert_eq!(placed.len(), destinations.len());
-        for (a, (ip, d)) in placed.iter().zip(&destinations) {
-            assert_eq!((a.ip, a.flows), (*ip, d.flows));
-            let want = crate::geo::GeoLookup::country(&ByOctet, *ip).unwrap();
-            assert_eq!(a.country, want, "{ip}");
-            assert_eq!(a.top.map(|t| t.port), Some(d.ports[1].0), "{ip}");
-            assert_eq!(&*a.source, "geodb test");
+        let mut tally = FlowTally::default();
+        crate::inputs::flow_log::read_lines(
+            FlowFormat::Vpc,
+            &ColumnMap::default(),
+            data.as_bytes(),
+            &mut tally,
+        )
+        .unwrap();
+        tally
+    }
+
+    fn as_of() -> Date {
+        Date::from_calendar_date(2026, time::Month::January, 1).unwrap()
+    }
+
+    /// Addresses placed range by range, on one thread or several, come back one
+    /// per destination, in address order, each with its own country, flows and
+    /// top port.
+    #[test]
+    fn addresses_are_placed_in_order_on_every_thread() {
+        let one = tally_of(9_000).take_destinations();
+        assert_eq!(one.len(), 9_000);
+        let legal = LegalKnowledge::default();
+        for n in [1, 2, 3, 8] {
+            let ranges = tally_of(9_000).take_ranges(n);
+            assert_eq!(ranges.len(), n, "{n}");
+            let (placed, _) = egress_addresses(&ranges, &ByOctet, "test", &legal, as_of()).unwrap();
+            assert_eq!(placed.len(), one.len());
+            for (a, (ip, d)) in placed.iter().zip(&one) {
+                assert_eq!((a.ip, a.flows, a.bytes), (*ip, d.flows, d.bytes));
+                let want = crate::geo::GeoLookup::country(&ByOctet, *ip).unwrap();
+                assert_eq!(a.country, want, "{ip}");
+                let top = d
+                    .ports
+                    .iter()
+                    .max_by_key(|(p, c)| (c.bytes, std::cmp::Reverse(*p)));
+                assert_eq!(a.top.map(|t| t.port), top.map(|t| t.0), "{ip}");
+                assert_eq!(&*a.source, "geodb test");
+            }
+        }
+    }
+
+    /// The summary and every country's rows (its top networks among thousands, and
+    /// how many there are) come out the same however the destinations are split
+    /// into ranges: no network is split, and each range's rows add up.
+    #[test]
+    fn ranges_sum_as_the_whole() {
+        let legal = LegalKnowledge::default();
+        let report = |n: usize| {
+            let mut tally = tally_of(9_000);
+            let ranges = tally.take_ranges(n);
+            let (_, partial) =
+                egress_addresses(&ranges, &ByOctet, "test", &legal, as_of()).unwrap();
+            let (summary, countries) = partial.finish(&tally);
+            serde_json::to_value((summary, countries)).unwrap()
+        };
+        let whole = report(1);
+        let countries = whole[1].as_array().unwrap();
+        assert_eq!(countries.len(), 4, "DE, US, FR and unknown");
+        for c in countries.iter().filter(|c| c["country"] != "unknown") {
+            assert_eq!(c["networks"].as_array().unwrap().len(), TOP_NETWORKS);
+            assert!(
+                c["networks_total"].as_u64().unwrap() > 1_000,
+                "{}",
+                c["networks_total"]
+            );
+        }
+        for n in [2, 3, 8] {
+            assert_eq!(report(n), whole, "{n} ranges");
         }
     }
 

@@ -273,10 +273,15 @@ pub struct FlowTally {
     pub bad_lines: Vec<BadLine>,
     /// Accepted traffic per destination, as it is counted.
     table: table::Table,
-    /// Accepted traffic per destination already taken out of a table (a worker's,
-    /// in [`FlowTally::seal`]), in address order.
-    sealed: Vec<(IpAddr, Destination)>,
+    /// Tables counted before (a worker's is sealed when it ends), sorted by address.
+    sealed: Vec<table::Sealed>,
+    /// The destinations of earlier tables, when there were many of them.
+    merged: table::Destinations,
 }
+
+/// Sealed tables a tally keeps before it adds them up into one list (a month of
+/// logs makes two per file): memory stays bounded by the number of destinations.
+const SEALED_TABLES: usize = 8;
 
 /// Records parsed before their counters are updated: the table probes of a batch
 /// are independent, so the processor overlaps their cache misses.
@@ -286,21 +291,49 @@ impl FlowTally {
     /// Accepted traffic per destination address, in address order, moved out of
     /// the tally (which keeps its counts and bad lines).
     pub fn take_destinations(&mut self) -> Vec<(IpAddr, Destination)> {
-        self.seal();
-        std::mem::take(&mut self.sealed)
+        self.take_ranges(1).range(0)
     }
 
-    /// Moves the table's destinations into the address-ordered list (each worker
-    /// does this for its own table, so that only a linear merge is left for the
-    /// end).
+    /// Accepted traffic per destination, moved out of the tally (which keeps its
+    /// counts and bad lines), in up to `n` address ranges of about the same size,
+    /// each to be read on a thread of its own; no /24 or /48 network is split.
+    pub fn take_ranges(&mut self, n: usize) -> DestinationRanges {
+        self.seal();
+        let tables = std::mem::take(&mut self.sealed);
+        let merged = std::mem::take(&mut self.merged);
+        // Each bound the first address of its network (/24, /48), so that no
+        // network has addresses in two ranges.
+        let mut split: Vec<IpAddr> = table::split(&tables, &[&merged], n.max(1))
+            .into_iter()
+            .map(crate::engine::egress::network_key)
+            .collect();
+        split.dedup();
+        let mut bounds = vec![None];
+        bounds.extend(split.into_iter().map(Some));
+        bounds.push(None);
+        DestinationRanges {
+            tables,
+            merged,
+            bounds,
+        }
+    }
+
+    /// Sorts the table being counted by address, as a worker does with its own
+    /// when it ends, so that the tables are read in order at the end.
     fn seal(&mut self) {
-        let table = std::mem::take(&mut self.table).into_destinations();
-        self.sealed = table::merge_sorted(std::mem::take(&mut self.sealed), table);
+        let table = std::mem::take(&mut self.table);
+        if !table.is_empty() {
+            self.sealed.push(table.seal());
+        }
+        if self.sealed.len() > SEALED_TABLES {
+            let merged = table::destinations(&self.sealed, &[&self.merged], None, None);
+            self.merged = merged;
+            self.sealed.clear();
+        }
     }
 
     /// Adds another tally (from a worker) to this one.
     pub fn merge(&mut self, mut other: FlowTally) {
-        // Tables meet as address-ordered lists (a worker's is one already).
         other.seal();
         self.records += other.records;
         self.rejected += other.rejected;
@@ -310,7 +343,69 @@ impl FlowTally {
         self.bad_lines
             .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         self.bad_lines.truncate(MALFORMED_SAMPLES);
-        self.sealed = table::merge_sorted(std::mem::take(&mut self.sealed), other.sealed);
+        if !other.merged.is_empty() {
+            self.merged = table::destinations(&[], &[&self.merged, &other.merged], None, None);
+        }
+        self.sealed.extend(other.sealed);
+        self.seal();
+    }
+}
+
+/// Accepted traffic per destination, taken out of a tally, in address ranges
+/// (see [`FlowTally::take_ranges`]).
+#[derive(Debug, Default)]
+pub struct DestinationRanges {
+    tables: Vec<table::Sealed>,
+    merged: table::Destinations,
+    /// Range `k` holds the addresses from `bounds[k]` (`None`: the lowest) up to
+    /// `bounds[k + 1]` (`None`: the highest), that one excluded.
+    bounds: Vec<Option<IpAddr>>,
+}
+
+impl DestinationRanges {
+    /// How many ranges there are (at least one).
+    pub fn len(&self) -> usize {
+        self.bounds.len().saturating_sub(1)
+    }
+
+    /// Whether there are no ranges (never: an empty tally has one empty range).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The destinations of range `k`, in address order, each with its ports in
+    /// order (none past the last range).
+    pub fn range(&self, k: usize) -> Vec<(IpAddr, Destination)> {
+        match (self.bounds.get(k), self.bounds.get(k + 1)) {
+            (Some(&from), Some(&to)) => {
+                table::destinations(&self.tables, &[&self.merged], from, to)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// At least as many destinations as range `k` holds (about as many when the
+    /// log was read by one worker, up to one per worker more when each saw them).
+    pub fn room(&self, k: usize) -> usize {
+        match (self.bounds.get(k), self.bounds.get(k + 1)) {
+            (Some(&from), Some(&to)) => table::room(&self.tables, &[&self.merged], from, to),
+            _ => 0,
+        }
+    }
+
+    /// Calls `f` with each destination of range `k`, as [`DestinationRanges::range`]
+    /// lists them, without making the list; stops at the first error `f` returns.
+    pub fn each<E>(
+        &self,
+        k: usize,
+        f: impl FnMut(IpAddr, &Destination) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match (self.bounds.get(k), self.bounds.get(k + 1)) {
+            (Some(&from), Some(&to)) => {
+                table::each_destination(&self.tables, &[&self.merged], from, to, f)
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -1292,6 +1387,50 @@ mod test {
             got[&"203.0.113.9".parse::<IpAddr>().unwrap()],
             "10.0.0.10".parse::<IpAddr>().unwrap()
         );
+    }
+
+    /// Tallies merged one after another (more than a tally keeps as tables, as a
+    /// month of logs makes them, so that they are added up into a list on the
+    /// way) give the destinations one tally of all the lines gives.
+    #[test]
+    fn many_merged_tallies_equal_one() {
+        let line = |i: u32| {
+            let dst = std::net::Ipv4Addr::from(0xC633_6400 + i % 300);
+            let src = if i % 5 == 0 {
+                "2001:db8::9".to_string()
+            } else {
+                format!("10.0.0.{}", i % 250)
+            };
+            format!(
+                "2 1 eni-1 {src} {dst} 1 {} 6 1 {} 1700000{:03} 1700001000 ACCEPT OK\n",
+                i % 7 * 100,
+                i,
+                i % 1000
+            )
+        };
+        let lines: Vec<String> = (0..6_000).map(line).collect();
+        let read = |text: &str| {
+            let mut t = FlowTally::default();
+            read_lines(
+                FlowFormat::Vpc,
+                &generic::ColumnMap::default(),
+                text.as_bytes(),
+                &mut t,
+            )
+            .unwrap();
+            t
+        };
+        let mut one = read(&lines.concat());
+        let want = one.take_destinations();
+        assert_eq!(want.len(), 300);
+        let mut all = FlowTally::default();
+        for part in lines.chunks(250) {
+            all.merge(read(&part.concat()));
+        }
+        assert_eq!(all.records, 6_000);
+        assert!(all.sealed.len() <= SEALED_TABLES);
+        assert!(!all.merged.is_empty());
+        assert_eq!(all.take_destinations(), want);
     }
 
     /// The lines read for detection hold at most `MAX_LINE + 1` bytes of a line,

@@ -55,6 +55,31 @@ pub struct Classes {
     pub unknown: u64,
 }
 
+impl Classes {
+    /// The count of a class.
+    pub fn of(&mut self, class: crate::engine::Class) -> &mut u64 {
+        use crate::engine::Class;
+        match class {
+            Class::Internal => &mut self.internal,
+            Class::Eea => &mut self.eea,
+            Class::Adequate => &mut self.adequate,
+            Class::Conditional => &mut self.conditional,
+            Class::ThirdCountry => &mut self.third_country,
+            Class::Unknown => &mut self.unknown,
+        }
+    }
+
+    /// Adds other counts to these.
+    pub fn add(&mut self, o: &Classes) {
+        self.internal += o.internal;
+        self.eea += o.eea;
+        self.adequate += o.adequate;
+        self.conditional += o.conditional;
+        self.third_country += o.third_country;
+        self.unknown += o.unknown;
+    }
+}
+
 /// The `summary` of a flow report.
 #[derive(Debug, Default, Serialize)]
 pub struct FlowSummary {

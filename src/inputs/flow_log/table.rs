@@ -207,7 +207,7 @@ impl Table {
         for (s, r) in slots.iter_mut().zip(records) {
             *s = self.slot_index(r.dst);
         }
-        self.touch(slots.iter().copied().take(records.len()));
+        touch(&self.slots, slots.iter().copied().take(records.len()));
         for (r, &i) in records.iter().zip(&slots) {
             let has = |f: u8| r.flags & f != 0;
             let first = if has(V4Flow::HAS_START) {
@@ -223,19 +223,6 @@ impl Table {
             let source = has(V4Flow::HAS_SRC).then_some(r.src);
             self.add_to_slot(i, r.port, r.bytes, |s| s.add_seen((first, last), source));
         }
-    }
-
-    /// Reads each of these slots, so that the processor waits for their cache
-    /// misses together, before they are used one after another.
-    #[inline]
-    fn touch(&self, slots: impl Iterator<Item = u32>) {
-        let mut touched = 0u64;
-        for i in slots {
-            if let Some(s) = self.slots.get(i as usize) {
-                touched = touched.wrapping_add(u64::from(s.first));
-            }
-        }
-        std::hint::black_box(touched);
     }
 
     /// The slot of an IPv4 destination, made if new.
@@ -308,138 +295,323 @@ impl Table {
         }
     }
 
-    /// The destinations in address order, each with its ports in order.
-    pub(super) fn into_destinations(self) -> Vec<(IpAddr, Destination)> {
-        // IPv4 slots in address order, and where each slot went.
+    /// Whether no record was counted.
+    pub(super) fn is_empty(&self) -> bool {
+        self.index.is_empty() && self.other.is_empty()
+    }
+
+    /// The table made ready to be read by address (see [`destinations`]).
+    pub(super) fn seal(self) -> Sealed {
         let mut order: Vec<(u32, u32)> = self.index.iter().map(|(&a, &i)| (a, i)).collect();
         order.sort_unstable();
+        // The slots copied in address order (read at random here, where they are
+        // in this core's cache, so that they are read in order later), and where
+        // each went.
         let mut position = vec![0u32; self.slots.len()];
-        let mut out: Vec<(IpAddr, Destination)> =
-            Vec::with_capacity(order.len() + self.other.len());
-        // In address order the slots are read at random: a group's are touched
-        // first, as in `add_batch`.
+        let mut slots = Vec::with_capacity(order.len());
         for group in order.chunks(16) {
-            self.touch(group.iter().map(|&(_, i)| i));
-            for &(a, i) in group {
-                let Some(s) = self.slots.get(i as usize) else {
-                    continue;
+            touch(&self.slots, group.iter().map(|&(_, i)| i));
+            for &(_, i) in group {
+                if let (Some(p), Some(s)) =
+                    (position.get_mut(i as usize), self.slots.get(i as usize))
+                {
+                    *p = u32::try_from(slots.len()).unwrap_or(u32::MAX);
+                    slots.push(*s);
+                }
+            }
+        }
+        let mut more: Vec<(u32, u16, PortCount)> = self
+            .more
+            .iter()
+            .map(|(&key, &count)| {
+                let at = position
+                    .get((key >> 16) as usize)
+                    .copied()
+                    .unwrap_or(u32::MAX);
+                (at, key as u16, count)
+            })
+            .collect();
+        more.sort_unstable_by_key(|&(at, port, _)| (at, port));
+        let mut other: Vec<Other> = self
+            .other
+            .iter()
+            .map(|(&(ip, port), &(count, seen, source))| (ip, port, count, seen, source))
+            .collect();
+        other.sort_unstable_by_key(|&(ip, port, ..)| (ip, port));
+        Sealed {
+            addresses: order.into_iter().map(|(a, _)| a).collect(),
+            slots,
+            more,
+            other,
+        }
+    }
+}
+
+/// A map entry of [`Table::other`]: destination, port, counts, times and lowest source.
+type Other = (IpAddr, u16, PortCount, Seen, Option<IpAddr>);
+
+/// A table whose contents are sorted by address: its IPv4 destinations and
+/// their slots, the ports its slots spilled (by slot), and its map entries.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Sealed {
+    /// IPv4 destinations in address order.
+    addresses: Vec<u32>,
+    /// The slot of each address, in the same order.
+    slots: Vec<Slot>,
+    /// (slot, port, counts), in slot order.
+    more: Vec<(u32, u16, PortCount)>,
+    /// In address order.
+    other: Vec<Other>,
+}
+
+impl Sealed {
+    /// Adds slot `i` (and the ports it spilled) to a destination.
+    fn slot_into(&self, i: usize, d: &mut Destination) {
+        let Some(s) = self.slots.get(i) else {
+            return;
+        };
+        let seen = s.seen();
+        seen.fold_into(d, seen.source());
+        let used = usize::from(s.used);
+        let ports = s.ports.get(..used).unwrap_or_default();
+        let counts = ports
+            .iter()
+            .zip(&s.flows)
+            .zip(&s.bytes)
+            .map(|((&port, &flows), &bytes)| {
+                let count = PortCount {
+                    flows: u64::from(flows),
+                    bytes: u64::from(bytes),
                 };
-                if let Some(p) = position.get_mut(i as usize) {
-                    *p = u32::try_from(out.len()).unwrap_or(u32::MAX);
+                (port, count)
+            });
+        if d.ports.is_empty() {
+            // The slot's ports (each once) put in order by their ranks, with no
+            // branch per comparison.
+            let mut sorted = [(0u16, PortCount::default()); INLINE];
+            for (port, count) in counts {
+                d.flows += count.flows;
+                d.bytes += count.bytes;
+                let rank = ports.iter().map(|&q| usize::from(q < port)).sum::<usize>();
+                if let Some(place) = sorted.get_mut(rank) {
+                    *place = (port, count);
                 }
-                let used = usize::from(s.used);
-                let mut d = Destination::default();
-                let seen = s.seen();
-                seen.fold_into(&mut d, seen.source());
-                // The slot's ports (each once) put in order by their ranks, with
-                // no branch per comparison.
-                let ports = s.ports.get(..used).unwrap_or_default();
-                let mut sorted = [(0u16, PortCount::default()); INLINE];
-                for ((&port, &flows), &bytes) in ports.iter().zip(&s.flows).zip(&s.bytes) {
-                    let count = PortCount {
-                        flows: u64::from(flows),
-                        bytes: u64::from(bytes),
-                    };
-                    d.flows += count.flows;
-                    d.bytes += count.bytes;
-                    let rank = ports.iter().map(|&q| usize::from(q < port)).sum::<usize>();
-                    if let Some(place) = sorted.get_mut(rank) {
-                        *place = (port, count);
-                    }
-                }
-                d.ports
-                    .extend_from_slice(sorted.get(..used).unwrap_or_default());
-                out.push((IpAddr::V4(Ipv4Addr::from(a)), d));
+            }
+            d.ports
+                .extend_from_slice(sorted.get(..used).unwrap_or_default());
+        } else {
+            for (port, count) in counts {
+                d.add_port(port, count);
             }
         }
-        for (key, count) in self.more {
-            let at = position
-                .get((key >> 16) as usize)
-                .copied()
-                .unwrap_or(u32::MAX);
-            if let Some((_, d)) = out.get_mut(at as usize) {
-                d.add_port(key as u16, count);
+        if !self.more.is_empty() {
+            let from = self.more.partition_point(|m| (m.0 as usize) < i);
+            let spilled = self.more.get(from..).unwrap_or_default();
+            for &(_, port, count) in spilled.iter().take_while(|m| m.0 as usize == i) {
+                d.add_port(port, count);
             }
         }
-        // IPv6 destinations, and IPv4 ones reached from an IPv6 source.
-        let mut rest: FxHashMap<IpAddr, Destination> = FxHashMap::default();
-        for ((ip, port), (count, seen, source)) in self.other {
-            let slot = match ip {
-                IpAddr::V4(a) => self.index.get(&u32::from(a)).copied(),
-                IpAddr::V6(_) => None,
-            };
-            let at = slot.and_then(|i| position.get(i as usize).copied());
-            let d = match at.and_then(|at| out.get_mut(at as usize)) {
-                Some((_, d)) => d,
-                None => rest.entry(ip).or_default(),
-            };
-            seen.fold_into(d, source);
-            d.add_port(port, count);
-        }
-        if !rest.is_empty() {
-            out.extend(rest);
-            out.sort_unstable_by_key(|(ip, _)| *ip);
-        }
-        // Ports added from the maps come after the slot's.
-        for (_, d) in &mut out {
-            if !d.ports.is_sorted_by_key(|(p, _)| *p) {
-                d.ports.sort_unstable_by_key(|(p, _)| *p);
-            }
-        }
-        out
     }
 }
 
-/// Two lists of destinations in address order (each destination's ports in order)
-/// as one, with the destinations both hold added together.
-pub(super) fn merge_sorted(
-    a: Vec<(IpAddr, Destination)>,
-    b: Vec<(IpAddr, Destination)>,
-) -> Vec<(IpAddr, Destination)> {
-    merge_by_key(a, b, Destination::merge)
+/// A list of destinations in address order, each with its ports in order.
+pub(super) type Destinations = Vec<(IpAddr, Destination)>;
+
+/// The destinations of `tables` and of `lists` (each in address order) whose
+/// addresses are at or above `from` and below `to` (`None`: no bound), in address
+/// order, each with its ports in order: what every table and list holds for an
+/// address, added together.
+pub(super) fn destinations(
+    tables: &[Sealed],
+    lists: &[&Destinations],
+    from: Option<IpAddr>,
+    to: Option<IpAddr>,
+) -> Destinations {
+    let mut out = Vec::new();
+    each_destination(tables, lists, from, to, |ip, d| {
+        out.push((ip, d.clone()));
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .unwrap_or_else(|never| match never {});
+    out
 }
 
-/// Two lists ordered by key (each key once) as one, in order, with `join` adding
-/// one's value to the other's where both hold a key (`join` must not care which
-/// is which). The longer list is added to in place, so only keys it lacks are
-/// moved: two workers' lists mostly hold the same destinations.
-fn merge_by_key<K: Ord, V>(
-    a: Vec<(K, V)>,
-    b: Vec<(K, V)>,
-    mut join: impl FnMut(&mut V, V),
-) -> Vec<(K, V)> {
-    let (mut into, from) = if a.len() >= b.len() { (a, b) } else { (b, a) };
-    let mut missing = Vec::new();
-    let mut i = 0;
-    for (k, w) in from {
-        while into.get(i).is_some_and(|(j, _)| *j < k) {
-            i += 1;
+/// At least as many destinations as [`destinations`] lists for the range (an
+/// address in several tables or lists counts once for each).
+pub(super) fn room(
+    tables: &[Sealed],
+    lists: &[&Destinations],
+    from: Option<IpAddr>,
+    to: Option<IpAddr>,
+) -> usize {
+    let above = |ip: IpAddr| from.is_none_or(|f| ip >= f);
+    let below = |ip: IpAddr| to.is_none_or(|t| ip < t);
+    let v4 = |a: u32| IpAddr::V4(Ipv4Addr::from(a));
+    let between = |lo: usize, hi: usize| hi.saturating_sub(lo);
+    let in_tables = tables.iter().map(|t| {
+        between(
+            t.addresses.partition_point(|&a| !above(v4(a))),
+            t.addresses.partition_point(|&a| below(v4(a))),
+        ) + between(
+            t.other.partition_point(|o| !above(o.0)),
+            t.other.partition_point(|o| below(o.0)),
+        )
+    });
+    let in_lists = lists.iter().map(|l| {
+        between(
+            l.partition_point(|(ip, _)| !above(*ip)),
+            l.partition_point(|(ip, _)| below(*ip)),
+        )
+    });
+    in_tables.chain(in_lists).sum()
+}
+
+/// Calls `f` with each destination [`destinations`] lists, in order, built in one
+/// place that is reused (so none is allocated); stops at the first error `f`
+/// returns.
+pub(super) fn each_destination<E>(
+    tables: &[Sealed],
+    lists: &[&Destinations],
+    from: Option<IpAddr>,
+    to: Option<IpAddr>,
+    mut f: impl FnMut(IpAddr, &Destination) -> Result<(), E>,
+) -> Result<(), E> {
+    let above = |ip: IpAddr| from.is_none_or(|f| ip >= f);
+    let below = |ip: IpAddr| to.is_none_or(|t| ip < t);
+    let v4 = |a: u32| IpAddr::V4(Ipv4Addr::from(a));
+    // Each table's part of the range: its slots (from, to), and its map entries.
+    let mut parts: Vec<(std::ops::Range<usize>, &[Other])> = tables
+        .iter()
+        .map(|t| {
+            let lo = t.addresses.partition_point(|&a| !above(v4(a)));
+            let hi = t.addresses.partition_point(|&a| below(v4(a)));
+            let other_lo = t.other.partition_point(|o| !above(o.0));
+            let other_hi = t.other.partition_point(|o| below(o.0));
+            let other = t.other.get(other_lo..other_hi.max(other_lo));
+            (lo..hi.max(lo), other.unwrap_or_default())
+        })
+        .collect();
+    let mut listed: Vec<&[(IpAddr, Destination)]> = lists
+        .iter()
+        .map(|l| {
+            let lo = l.partition_point(|(ip, _)| !above(*ip));
+            let hi = l.partition_point(|(ip, _)| below(*ip));
+            l.get(lo..hi.max(lo)).unwrap_or_default()
+        })
+        .collect();
+    let mut d = Destination::default();
+    loop {
+        let next = parts
+            .iter()
+            .zip(tables)
+            .flat_map(|((slots, other), t)| {
+                let slot = t
+                    .addresses
+                    .get(slots.start)
+                    .filter(|_| slots.start < slots.end);
+                [slot.map(|&a| v4(a)), other.first().map(|o| o.0)]
+            })
+            .chain(listed.iter().map(|l| l.first().map(|(ip, _)| *ip)))
+            .flatten()
+            .min();
+        let Some(ip) = next else {
+            break;
+        };
+        d.clear();
+        for ((slots, other), t) in parts.iter_mut().zip(tables) {
+            let at = slots.start;
+            if slots.start < slots.end && t.addresses.get(at).map(|&a| v4(a)) == Some(ip) {
+                t.slot_into(at, &mut d);
+                slots.start += 1;
+            }
+            while let Some(((at, port, count, seen, source), rest)) = other.split_first() {
+                if *at != ip {
+                    break;
+                }
+                seen.fold_into(&mut d, *source);
+                d.add_port(*port, *count);
+                *other = rest;
+            }
         }
-        match into.get_mut(i) {
-            Some((j, v)) if *j == k => join(v, w),
-            _ => missing.push((k, w)),
+        for list in &mut listed {
+            if let Some(((at, o), rest)) = list.split_first() {
+                if *at == ip {
+                    d.add(o);
+                    *list = rest;
+                }
+            }
+        }
+        // Ports added from other tables and the maps come after the first's.
+        if !d.ports.is_sorted_by_key(|(p, _)| *p) {
+            d.ports.sort_unstable_by_key(|(p, _)| *p);
+        }
+        f(ip, &d)?;
+    }
+    Ok(())
+}
+
+/// Reads each of these slots, so that the processor waits for their cache misses
+/// together, before they are used one after another.
+#[inline]
+fn touch(slots: &[Slot], which: impl Iterator<Item = u32>) {
+    let mut touched = 0u64;
+    for i in which {
+        if let Some(s) = slots.get(i as usize) {
+            touched = touched.wrapping_add(u64::from(s.first));
         }
     }
-    if !missing.is_empty() {
-        // Two ordered runs: the sort merges them.
-        into.extend(missing);
-        into.sort_by(|x, y| x.0.cmp(&y.0));
-    }
-    into
+    std::hint::black_box(touched);
+}
+
+/// The fewest destinations [`split`] puts in a range.
+const MIN_RANGE: usize = 1024;
+
+/// Addresses that split the destinations of `tables` and `lists` into up to `n`
+/// ranges of about the same number (fewer when there are few), in order, each the
+/// first of its range but the first range's.
+pub(super) fn split(tables: &[Sealed], lists: &[&Destinations], n: usize) -> Vec<IpAddr> {
+    // The addresses of the largest table or list stand for all.
+    let table = tables.iter().max_by_key(|t| t.addresses.len());
+    let list = lists.iter().max_by_key(|l| l.len());
+    // A range of fewer destinations is not worth a thread.
+    let picks = |len: usize| {
+        let n = n.min(len / MIN_RANGE).max(1);
+        (1..n).map(move |k| len * k / n)
+    };
+    let mut bounds: Vec<IpAddr> = match (table, list) {
+        (Some(t), l) if l.is_none_or(|l| t.addresses.len() >= l.len()) => picks(t.addresses.len())
+            .filter_map(|k| t.addresses.get(k))
+            .map(|&a| IpAddr::V4(Ipv4Addr::from(a)))
+            .collect(),
+        (_, Some(l)) => picks(l.len())
+            .filter_map(|k| l.get(k))
+            .map(|(ip, _)| *ip)
+            .collect(),
+        _ => Vec::new(),
+    };
+    bounds.dedup();
+    bounds
 }
 
 impl Destination {
-    /// Adds another count of the same destination (its ports in order after).
-    fn merge(&mut self, o: Destination) {
+    /// Empties it, keeping its room.
+    fn clear(&mut self) {
+        self.flows = 0;
+        self.bytes = 0;
+        self.first_seen = None;
+        self.last_seen = None;
+        self.sample_source = None;
+        self.ports.clear();
+    }
+
+    /// Adds another count of the same destination.
+    fn add(&mut self, o: &Destination) {
         self.first_seen = lowest(self.first_seen, o.first_seen);
         self.last_seen = self.last_seen.max(o.last_seen);
         self.sample_source = lowest(self.sample_source, o.sample_source);
         // The other's flows and bytes are its ports' (as in every destination).
-        for (port, count) in o.ports {
+        for &(port, count) in &o.ports {
             self.add_port(port, count);
-        }
-        if !self.ports.is_sorted_by_key(|(p, _)| *p) {
-            self.ports.sort_unstable_by_key(|(p, _)| *p);
         }
     }
 
@@ -459,32 +631,9 @@ mod test {
     use proptest::prelude::*;
     use std::collections::BTreeMap;
 
-    /// Ordered lists merge as maps add: keys only in the shorter list, only in the
-    /// longer, in both, before, between and after the other's.
-    #[test]
-    fn lists_merge_as_maps_add() {
-        let cases: [(&[u32], &[u32]); 5] = [
-            (&[2, 4, 6, 8], &[1, 4, 9]),
-            (&[1, 2, 3], &[7, 8, 9, 10]),
-            (&[5], &[]),
-            (&[], &[1, 2]),
-            (&[1, 3, 5, 7, 9, 11], &[0, 3, 6, 11, 12]),
-        ];
-        for (a, b) in cases {
-            for (x, y) in [(a, b), (b, a)] {
-                let list = |keys: &[u32], v: u64| {
-                    keys.iter()
-                        .map(|&k| (k, v * 100 + u64::from(k)))
-                        .collect::<Vec<_>>()
-                };
-                let mut want = BTreeMap::new();
-                for (k, v) in list(x, 1).into_iter().chain(list(y, 2)) {
-                    *want.entry(k).or_insert(0) += v;
-                }
-                let got = merge_by_key(list(x, 1), list(y, 2), |v, w| *v += w);
-                assert_eq!(got, want.into_iter().collect::<Vec<_>>(), "{x:?} {y:?}");
-            }
-        }
+    /// A table's destinations, as one list.
+    fn listed(t: Table) -> Destinations {
+        destinations(&[t.seal()], &[], None, None)
     }
 
     fn v4_flow() -> impl Strategy<Value = V4Flow> {
@@ -525,7 +674,7 @@ mod test {
             for batch in full.chunks(32) {
                 general.add_batch(batch);
             }
-            prop_assert_eq!(compact.into_destinations(), general.into_destinations());
+            prop_assert_eq!(listed(compact), listed(general));
         }
     }
 
@@ -561,7 +710,7 @@ mod test {
                 bytes: 6_000_000_000
             }]
         );
-        let d = t.into_destinations();
+        let d = listed(t);
         assert_eq!((d[0].1.flows, d[0].1.bytes), (4, 8_000_000_000));
     }
 
@@ -606,7 +755,7 @@ mod test {
         for batch in records.chunks(32) {
             one.add_batch(batch);
         }
-        let one = one.into_destinations();
+        let one = listed(one);
         assert_eq!(one.len(), 13);
         for (ip, d) in &one {
             let (flows, bytes, first, last, ports) = &want[ip];
@@ -669,10 +818,66 @@ mod test {
                     };
                     t.add_batch(std::slice::from_ref(r));
                 }
-                // Each table as a list of destinations (as workers hand them over).
-                let lists = merge_sorted(a.into_destinations(), b.into_destinations());
-                assert_eq!(lists, one, "cut {cut} stride {stride}");
+                // Both tables read together, whole or in ranges split anywhere,
+                // and one of them as a list of destinations read with the other.
+                let (a, b) = (a.seal(), b.seal());
+                let tables = [a.clone(), b.clone()];
+                assert_eq!(
+                    destinations(&tables, &[], None, None),
+                    one,
+                    "cut {cut} stride {stride}"
+                );
+                let b_listed = destinations(std::slice::from_ref(&b), &[], None, None);
+                assert_eq!(
+                    destinations(std::slice::from_ref(&a), &[&b_listed], None, None),
+                    one,
+                    "cut {cut} stride {stride}, as a list"
+                );
+                for n in [2, 3, 7, 40] {
+                    let mut bounds = vec![None];
+                    bounds.extend(
+                        one.iter()
+                            .step_by(one.len() / n + 1)
+                            .skip(1)
+                            .map(|(ip, _)| Some(*ip)),
+                    );
+                    bounds.push(None);
+                    let mut ranges = Vec::new();
+                    let mut room = 0;
+                    for w in bounds.windows(2) {
+                        ranges.extend(destinations(&tables, &[&b_listed], w[0], w[1]));
+                        room += super::room(&tables, &[&b_listed], w[0], w[1]);
+                    }
+                    assert_eq!(
+                        ranges.len(),
+                        one.len(),
+                        "cut {cut} stride {stride}, {n} ranges"
+                    );
+                    assert!(room >= one.len());
+                }
             }
         }
+    }
+
+    /// The bounds `split` picks are in order, within the destinations, and fewer
+    /// when there are few destinations.
+    #[test]
+    fn ranges_split_at_ordered_bounds() {
+        let mut t = Table::default();
+        for i in 0..5_000u32 {
+            let dst = std::net::Ipv4Addr::from(0xC000_0200 + i * 7).to_string();
+            t.add_batch(&[record(&dst, 443, None, 1, 1_000)]);
+        }
+        let sealed = [t.seal()];
+        for n in [1, 2, 3, 4, 8] {
+            let bounds = split(&sealed, &[], n);
+            assert_eq!(bounds.len(), n.clamp(1, 5_000 / MIN_RANGE) - 1, "{n}");
+            assert!(bounds.windows(2).all(|w| w[0] < w[1]));
+            for b in &bounds {
+                let part = destinations(&sealed, &[], None, Some(*b));
+                assert!(part.len() >= MIN_RANGE, "{n}: {}", part.len());
+            }
+        }
+        assert!(split(&sealed[..0], &[], 4).is_empty());
     }
 }
