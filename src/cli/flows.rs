@@ -98,17 +98,17 @@ pub enum FlowsFormat {
 /// summed per class and country. Each range of destinations is made, placed and
 /// summed on a thread of its own, and its destinations are never listed: a month
 /// of flow logs reaches tens of thousands of them.
-pub fn egress_addresses(
+pub fn place_ranges(
     ranges: &DestinationRanges,
     geo: &(dyn crate::geo::GeoLookup + Sync),
     geo_label: &str,
     legal: &LegalKnowledge,
     as_of: Date,
-) -> anyhow::Result<(Vec<EgressAddress>, Partial)> {
+) -> anyhow::Result<(Vec<EgressAddress>, CountrySums)> {
     let source = format!("geodb {geo_label}");
     // A text per thread: one shared by all would have its count written by both
     // cores at every address.
-    let range = |k: usize| -> anyhow::Result<(Vec<EgressAddress>, Partial)> {
+    let range = |k: usize| -> anyhow::Result<(Vec<EgressAddress>, CountrySums)> {
         let source: std::sync::Arc<str> = source.as_str().into();
         let mut memo = crate::geo::GeoMemo::default();
         // Room for all the ranges' addresses in the first one's list, which the
@@ -118,14 +118,14 @@ pub fn egress_addresses(
             _ => ranges.room(k),
         };
         let mut placed = Vec::with_capacity(room);
-        let mut partial = Partial::default();
+        let mut sums = CountrySums::default();
         ranges.each(k, |ip, d| -> anyhow::Result<()> {
             let a = place(ip, d, geo, &source, &mut memo)?;
-            partial.add(ip, d, &a, legal, as_of);
+            sums.add(ip, d, &a, legal, as_of);
             placed.push(a);
             Ok(())
         })?;
-        Ok((placed, partial))
+        Ok((placed, sums))
     };
     // The first range on this thread, the others on threads of their own.
     let (first, others) = std::thread::scope(|scope| {
@@ -136,13 +136,13 @@ pub fn egress_addresses(
         let others: Vec<_> = others.into_iter().map(|h| h.join()).collect();
         (first, others)
     });
-    let (mut addresses, mut partial) = first?;
+    let (mut addresses, mut sums) = first?;
     for other in others {
-        let (placed, part) = other.map_err(|_| anyhow::anyhow!("placing addresses failed"))??;
+        let (placed, more) = other.map_err(|_| anyhow::anyhow!("placing addresses failed"))??;
         addresses.extend(placed);
-        partial.merge(part);
+        sums.merge(more);
     }
-    Ok((addresses, partial))
+    Ok((addresses, sums))
 }
 
 /// Places one destination address.
@@ -309,13 +309,13 @@ enum Key {
 /// Traffic summed per class and per country over some destinations (a range of
 /// them, or all).
 #[derive(Default)]
-pub struct Partial {
+pub struct CountrySums {
     classes: crate::report::flows::Classes,
     metadata_flows: u64,
     by_key: rustc_hash::FxHashMap<Key, (CountryTraffic, NetworkRows)>,
 }
 
-impl Partial {
+impl CountrySums {
     /// Adds a destination and its placed address.
     fn add(
         &mut self,
@@ -368,7 +368,7 @@ impl Partial {
 
     /// Adds the sums of destinations after these (a later range: no network has
     /// addresses in both).
-    fn merge(&mut self, other: Partial) {
+    fn merge(&mut self, other: CountrySums) {
         self.classes.add(&other.classes);
         self.metadata_flows += other.metadata_flows;
         for (key, (c, n)) in other.by_key {
@@ -472,8 +472,8 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     let policy = crate::policies::load(&args.policy)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let parts = tally.take_ranges(cores);
-    let (mut addresses, partial) = egress_addresses(&parts, &geo, &geodb, &legal, as_of)?;
-    let (summary, destinations) = partial.finish(&tally);
+    let (mut addresses, sums) = place_ranges(&parts, &geo, &geodb, &legal, as_of)?;
+    let (summary, destinations) = sums.finish(&tally);
     for a in &mut addresses {
         if let Some((provider, region, _)) = ranges.lookup(a.ip) {
             let source = ranges_file
@@ -546,8 +546,8 @@ mod test {
     use crate::inputs::flow_log::PortCount;
     use std::collections::BTreeMap;
 
-    /// Places loopback-free test addresses by their second octet (DE, US, FR),
-    /// and none whose third octet is 7.
+    /// A test geodb: an IPv4 address is in DE, US or FR by its second octet, and
+    /// in none when its third octet is 7.
     struct ByOctet;
 
     impl crate::geo::GeoLookup for ByOctet {
@@ -607,7 +607,7 @@ mod test {
         for n in [1, 2, 3, 8] {
             let ranges = tally_of(9_000).take_ranges(n);
             assert_eq!(ranges.len(), n, "{n}");
-            let (placed, _) = egress_addresses(&ranges, &ByOctet, "test", &legal, as_of()).unwrap();
+            let (placed, _) = place_ranges(&ranges, &ByOctet, "test", &legal, as_of()).unwrap();
             assert_eq!(placed.len(), one.len());
             for (a, (ip, d)) in placed.iter().zip(&one) {
                 assert_eq!((a.ip, a.flows, a.bytes), (*ip, d.flows, d.bytes));
@@ -632,9 +632,8 @@ mod test {
         let report = |n: usize| {
             let mut tally = tally_of(9_000);
             let ranges = tally.take_ranges(n);
-            let (_, partial) =
-                egress_addresses(&ranges, &ByOctet, "test", &legal, as_of()).unwrap();
-            let (summary, countries) = partial.finish(&tally);
+            let (_, sums) = place_ranges(&ranges, &ByOctet, "test", &legal, as_of()).unwrap();
+            let (summary, countries) = sums.finish(&tally);
             serde_json::to_value((summary, countries)).unwrap()
         };
         let whole = report(1);

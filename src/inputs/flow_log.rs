@@ -326,7 +326,7 @@ impl FlowTally {
             self.sealed.push(table.seal());
         }
         if self.sealed.len() > SEALED_TABLES {
-            let merged = table::destinations(&self.sealed, &[&self.merged], None, None);
+            let merged = table::destinations(&self.sealed, &[&self.merged], Default::default());
             self.merged = merged;
             self.sealed.clear();
         }
@@ -344,7 +344,8 @@ impl FlowTally {
             .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         self.bad_lines.truncate(MALFORMED_SAMPLES);
         if !other.merged.is_empty() {
-            self.merged = table::destinations(&[], &[&self.merged, &other.merged], None, None);
+            self.merged =
+                table::destinations(&[], &[&self.merged, &other.merged], Default::default());
         }
         self.sealed.extend(other.sealed);
         self.seal();
@@ -373,24 +374,27 @@ impl DestinationRanges {
         self.len() == 0
     }
 
-    /// The destinations of range `k`, in address order, each with its ports in
-    /// order (none past the last range).
-    pub fn range(&self, k: usize) -> Vec<(IpAddr, Destination)> {
+    /// The addresses of range `k` (none past the last range).
+    fn span(&self, k: usize) -> Option<table::Span> {
         match (self.bounds.get(k), self.bounds.get(k + 1)) {
-            (Some(&from), Some(&to)) => {
-                table::destinations(&self.tables, &[&self.merged], from, to)
-            }
-            _ => Vec::new(),
+            (Some(&from), Some(&to)) => Some(table::Span { from, to }),
+            _ => None,
         }
     }
 
-    /// At least as many destinations as range `k` holds (about as many when the
-    /// log was read by one worker, up to one per worker more when each saw them).
+    /// The destinations of range `k`, in address order, each with its ports in
+    /// order.
+    pub fn range(&self, k: usize) -> Vec<(IpAddr, Destination)> {
+        self.span(k).map_or_else(Vec::new, |span| {
+            table::destinations(&self.tables, &[&self.merged], span)
+        })
+    }
+
+    /// At least as many destinations as range `k` holds: what each table and
+    /// list holds there, added up (an address several hold counts for each).
     pub fn room(&self, k: usize) -> usize {
-        match (self.bounds.get(k), self.bounds.get(k + 1)) {
-            (Some(&from), Some(&to)) => table::room(&self.tables, &[&self.merged], from, to),
-            _ => 0,
-        }
+        self.span(k)
+            .map_or(0, |span| table::room(&self.tables, &[&self.merged], span))
     }
 
     /// Calls `f` with each destination of range `k`, as [`DestinationRanges::range`]
@@ -400,11 +404,9 @@ impl DestinationRanges {
         k: usize,
         f: impl FnMut(IpAddr, &Destination) -> Result<(), E>,
     ) -> Result<(), E> {
-        match (self.bounds.get(k), self.bounds.get(k + 1)) {
-            (Some(&from), Some(&to)) => {
-                table::each_destination(&self.tables, &[&self.merged], from, to, f)
-            }
-            _ => Ok(()),
+        match self.span(k) {
+            Some(span) => table::each_destination(&self.tables, &[&self.merged], span, f),
+            None => Ok(()),
         }
     }
 }

@@ -417,18 +417,42 @@ impl Sealed {
 /// A list of destinations in address order, each with its ports in order.
 pub(super) type Destinations = Vec<(IpAddr, Destination)>;
 
-/// The destinations of `tables` and of `lists` (each in address order) whose
-/// addresses are at or above `from` and below `to` (`None`: no bound), in address
-/// order, each with its ports in order: what every table and list holds for an
-/// address, added together.
-pub(super) fn destinations(
-    tables: &[Sealed],
-    lists: &[&Destinations],
-    from: Option<IpAddr>,
-    to: Option<IpAddr>,
-) -> Destinations {
+/// Addresses from `from` (`None`: the lowest) up to `to` (`None`: the highest),
+/// that one excluded.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct Span {
+    pub(super) from: Option<IpAddr>,
+    pub(super) to: Option<IpAddr>,
+}
+
+impl Span {
+    /// Where the items of `sorted` (in the order of their addresses, `at`) that
+    /// are in the span are.
+    fn of<T>(&self, sorted: &[T], at: impl Fn(&T) -> IpAddr) -> std::ops::Range<usize> {
+        let lo = sorted.partition_point(|x| self.from.is_some_and(|f| at(x) < f));
+        let hi = sorted.partition_point(|x| self.to.is_none_or(|t| at(x) < t));
+        lo..hi.max(lo)
+    }
+
+    /// A table's slots in the span (where they are) and its map entries.
+    fn of_table<'a>(&self, t: &'a Sealed) -> (std::ops::Range<usize>, &'a [Other]) {
+        let slots = self.of(&t.addresses, |&a| IpAddr::V4(Ipv4Addr::from(a)));
+        let other = t.other.get(self.of(&t.other, |o| o.0)).unwrap_or_default();
+        (slots, other)
+    }
+
+    /// The part of a list in the span.
+    fn of_list<'a>(&self, l: &'a Destinations) -> &'a [(IpAddr, Destination)] {
+        l.get(self.of(l, |(ip, _)| *ip)).unwrap_or_default()
+    }
+}
+
+/// The destinations of `tables` and of `lists` (each in address order) in `span`,
+/// in address order, each with its ports in order: what every table and list
+/// holds for an address, added together.
+pub(super) fn destinations(tables: &[Sealed], lists: &[&Destinations], span: Span) -> Destinations {
     let mut out = Vec::new();
-    each_destination(tables, lists, from, to, |ip, d| {
+    each_destination(tables, lists, span, |ip, d| {
         out.push((ip, d.clone()));
         Ok::<(), std::convert::Infallible>(())
     })
@@ -436,33 +460,14 @@ pub(super) fn destinations(
     out
 }
 
-/// At least as many destinations as [`destinations`] lists for the range (an
+/// At least as many destinations as [`destinations`] lists for the span (an
 /// address in several tables or lists counts once for each).
-pub(super) fn room(
-    tables: &[Sealed],
-    lists: &[&Destinations],
-    from: Option<IpAddr>,
-    to: Option<IpAddr>,
-) -> usize {
-    let above = |ip: IpAddr| from.is_none_or(|f| ip >= f);
-    let below = |ip: IpAddr| to.is_none_or(|t| ip < t);
-    let v4 = |a: u32| IpAddr::V4(Ipv4Addr::from(a));
-    let between = |lo: usize, hi: usize| hi.saturating_sub(lo);
+pub(super) fn room(tables: &[Sealed], lists: &[&Destinations], span: Span) -> usize {
     let in_tables = tables.iter().map(|t| {
-        between(
-            t.addresses.partition_point(|&a| !above(v4(a))),
-            t.addresses.partition_point(|&a| below(v4(a))),
-        ) + between(
-            t.other.partition_point(|o| !above(o.0)),
-            t.other.partition_point(|o| below(o.0)),
-        )
+        let (slots, other) = span.of_table(t);
+        slots.len() + other.len()
     });
-    let in_lists = lists.iter().map(|l| {
-        between(
-            l.partition_point(|(ip, _)| !above(*ip)),
-            l.partition_point(|(ip, _)| below(*ip)),
-        )
-    });
+    let in_lists = lists.iter().map(|l| span.of_list(l).len());
     in_tables.chain(in_lists).sum()
 }
 
@@ -472,33 +477,15 @@ pub(super) fn room(
 pub(super) fn each_destination<E>(
     tables: &[Sealed],
     lists: &[&Destinations],
-    from: Option<IpAddr>,
-    to: Option<IpAddr>,
+    span: Span,
     mut f: impl FnMut(IpAddr, &Destination) -> Result<(), E>,
 ) -> Result<(), E> {
-    let above = |ip: IpAddr| from.is_none_or(|f| ip >= f);
-    let below = |ip: IpAddr| to.is_none_or(|t| ip < t);
     let v4 = |a: u32| IpAddr::V4(Ipv4Addr::from(a));
-    // Each table's part of the range: its slots (from, to), and its map entries.
-    let mut parts: Vec<(std::ops::Range<usize>, &[Other])> = tables
-        .iter()
-        .map(|t| {
-            let lo = t.addresses.partition_point(|&a| !above(v4(a)));
-            let hi = t.addresses.partition_point(|&a| below(v4(a)));
-            let other_lo = t.other.partition_point(|o| !above(o.0));
-            let other_hi = t.other.partition_point(|o| below(o.0));
-            let other = t.other.get(other_lo..other_hi.max(other_lo));
-            (lo..hi.max(lo), other.unwrap_or_default())
-        })
-        .collect();
-    let mut listed: Vec<&[(IpAddr, Destination)]> = lists
-        .iter()
-        .map(|l| {
-            let lo = l.partition_point(|(ip, _)| !above(*ip));
-            let hi = l.partition_point(|(ip, _)| below(*ip));
-            l.get(lo..hi.max(lo)).unwrap_or_default()
-        })
-        .collect();
+    // Each table's part of the span (its slots still to read, and its map
+    // entries), and each list's.
+    let mut parts: Vec<(std::ops::Range<usize>, &[Other])> =
+        tables.iter().map(|t| span.of_table(t)).collect();
+    let mut listed: Vec<&[(IpAddr, Destination)]> = lists.iter().map(|l| span.of_list(l)).collect();
     let mut d = Destination::default();
     loop {
         let next = parts
@@ -633,7 +620,7 @@ mod test {
 
     /// A table's destinations, as one list.
     fn listed(t: Table) -> Destinations {
-        destinations(&[t.seal()], &[], None, None)
+        destinations(&[t.seal()], &[], Span::default())
     }
 
     fn v4_flow() -> impl Strategy<Value = V4Flow> {
@@ -823,13 +810,13 @@ mod test {
                 let (a, b) = (a.seal(), b.seal());
                 let tables = [a.clone(), b.clone()];
                 assert_eq!(
-                    destinations(&tables, &[], None, None),
+                    destinations(&tables, &[], Span::default()),
                     one,
                     "cut {cut} stride {stride}"
                 );
-                let b_listed = destinations(std::slice::from_ref(&b), &[], None, None);
+                let b_listed = destinations(std::slice::from_ref(&b), &[], Span::default());
                 assert_eq!(
-                    destinations(std::slice::from_ref(&a), &[&b_listed], None, None),
+                    destinations(std::slice::from_ref(&a), &[&b_listed], Span::default()),
                     one,
                     "cut {cut} stride {stride}, as a list"
                 );
@@ -845,8 +832,12 @@ mod test {
                     let mut ranges = Vec::new();
                     let mut room = 0;
                     for w in bounds.windows(2) {
-                        ranges.extend(destinations(&tables, &[&b_listed], w[0], w[1]));
-                        room += super::room(&tables, &[&b_listed], w[0], w[1]);
+                        let span = Span {
+                            from: w[0],
+                            to: w[1],
+                        };
+                        ranges.extend(destinations(&tables, &[&b_listed], span));
+                        room += super::room(&tables, &[&b_listed], span);
                     }
                     assert_eq!(
                         ranges.len(),
@@ -874,7 +865,14 @@ mod test {
             assert_eq!(bounds.len(), n.clamp(1, 5_000 / MIN_RANGE) - 1, "{n}");
             assert!(bounds.windows(2).all(|w| w[0] < w[1]));
             for b in &bounds {
-                let part = destinations(&sealed, &[], None, Some(*b));
+                let part = destinations(
+                    &sealed,
+                    &[],
+                    Span {
+                        from: None,
+                        to: Some(*b),
+                    },
+                );
                 assert!(part.len() >= MIN_RANGE, "{n}: {}", part.len());
             }
         }
