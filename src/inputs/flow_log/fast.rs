@@ -189,6 +189,20 @@ pub fn span(bounds: &[u32], i: usize) -> Option<(usize, usize)> {
     Some((start, end.wrapping_sub(start)))
 }
 
+/// Sixteen bytes from the start of `room`, which holds a field of `len` bytes
+/// first: the block's own where it has them, else the field copied into `pad`
+/// (zero after it).
+#[inline(always)]
+fn window<'a>(room: &'a [u8], len: usize, pad: &'a mut [u8; 16]) -> Option<&'a [u8]> {
+    match room.get(..16) {
+        Some(window) => Some(window),
+        None => {
+            pad.get_mut(..len)?.copy_from_slice(room.get(..len)?);
+            Some(pad)
+        }
+    }
+}
+
 /// A plain dotted-quad IPv4 address at the start of `room`, `len` bytes long, or
 /// `None` for anything else (IPv6, leading zeros, stray bytes): such fields go to
 /// the full parser. Sixteen bytes are read at once when `room` has them. Vector
@@ -201,16 +215,8 @@ pub fn fast_ipv4(room: &[u8], len: usize) -> Option<Ipv4Addr> {
     if !(7..=15).contains(&len) {
         return None;
     }
-    // Sixteen bytes from the address's start: the block's own where it has them,
-    // else the address copied and padded.
     let mut pad = [0u8; 16];
-    let window: &[u8] = match room.get(..16) {
-        Some(window) => window,
-        None => {
-            pad.get_mut(..len)?.copy_from_slice(room.get(..len)?);
-            &pad
-        }
-    };
+    let window = window(room, len, &mut pad)?;
     let x = u8x16::new(window.get(..16)?.try_into().ok()?);
     let live = (1u32 << len) - 1;
     let mask = |v: u8x16| v.to_bitmask() & live;
@@ -306,13 +312,7 @@ impl<const BITS: u32> AddressMemo<BITS> {
         }
         // The text as two words, the bytes after it cleared (`len` is 7 to 15).
         let mut pad = [0u8; 16];
-        let window: &[u8] = match room.get(..16) {
-            Some(window) => window,
-            None => {
-                pad.get_mut(..len)?.copy_from_slice(room.get(..len)?);
-                &pad
-            }
-        };
+        let window = window(room, len, &mut pad)?;
         let word = |at: usize| {
             window
                 .get(at..at + 8)
