@@ -39,6 +39,21 @@ fn traffic() -> Vec<(&'static str, u16, u64, usize, Kind)> {
     ]
 }
 
+/// Calls `line` with each flow of [`traffic`] in order and its time (ten seconds
+/// apart), NODATA records included only for a format that has them.
+fn each_flow(nodata: bool, mut line: impl FnMut(u64, &'static str, u16, u64, Kind)) {
+    let mut t = 1_780_000_000u64;
+    for (dst, port, bytes, n, kind) in traffic() {
+        if matches!(kind, Kind::NoData) && !nodata {
+            continue;
+        }
+        for _ in 0..n {
+            t += 10;
+            line(t, dst, port, bytes, kind);
+        }
+    }
+}
+
 /// A temporary directory with the test geodb and the VPC log (with header,
 /// default fields) in it: the directory, the geodb and the log.
 fn vpc_log() -> (tempfile::TempDir, PathBuf, PathBuf) {
@@ -73,64 +88,53 @@ fn vpc(header: bool, custom: bool) -> String {
             "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n"
         });
     }
-    let mut t = 1_780_000_000u64;
-    for (dst, port, bytes, n, kind) in traffic() {
-        for _ in 0..n {
-            t += 10;
-            let (action, status) = match kind {
-                Kind::Accept => ("ACCEPT", "OK"),
-                Kind::Reject => ("REJECT", "OK"),
-                Kind::NoData => ("-", "NODATA"),
-            };
-            if custom {
-                // Behind a NAT gateway: dstaddr is the gateway, pkt-dstaddr the real destination.
-                let (d, p, b) = if matches!(kind, Kind::NoData) {
-                    ("-", "-".to_string(), "-".to_string())
-                } else {
-                    (dst, port.to_string(), bytes.to_string())
-                };
-                out.push_str(&format!(
-                    "5 10.0.1.5 10.0.9.9 {d} {p} {b} {t} {} {action} {status}\n",
-                    t + 5
-                ));
-            } else if matches!(kind, Kind::NoData) {
-                out.push_str(&format!(
-                    "2 123456789012 eni-0a1 - - - - - - - {t} {} - NODATA\n",
-                    t + 5
-                ));
+    each_flow(true, |t, dst, port, bytes, kind| {
+        let (action, status) = match kind {
+            Kind::Accept => ("ACCEPT", "OK"),
+            Kind::Reject => ("REJECT", "OK"),
+            Kind::NoData => ("-", "NODATA"),
+        };
+        if custom {
+            // Behind a NAT gateway: dstaddr is the gateway, pkt-dstaddr the real destination.
+            let (d, p, b) = if matches!(kind, Kind::NoData) {
+                ("-", "-".to_string(), "-".to_string())
             } else {
-                out.push_str(&format!("2 123456789012 eni-0a1 10.0.1.5 {dst} 40000 {port} 6 3 {bytes} {t} {} {action} {status}\n", t + 5));
-            }
+                (dst, port.to_string(), bytes.to_string())
+            };
+            out.push_str(&format!(
+                "5 10.0.1.5 10.0.9.9 {d} {p} {b} {t} {} {action} {status}\n",
+                t + 5
+            ));
+        } else if matches!(kind, Kind::NoData) {
+            out.push_str(&format!(
+                "2 123456789012 eni-0a1 - - - - - - - {t} {} - NODATA\n",
+                t + 5
+            ));
+        } else {
+            out.push_str(&format!("2 123456789012 eni-0a1 10.0.1.5 {dst} 40000 {port} 6 3 {bytes} {t} {} {action} {status}\n", t + 5));
         }
-    }
+    });
     out.push_str("2 this line is broken\n");
     out
 }
 
 fn zeek_tsv() -> String {
     let mut out = String::from("#separator \\x09\n#set_separator\t,\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\n#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\n");
-    let mut t = 1_780_000_000u64;
-    for (dst, port, bytes, n, kind) in traffic() {
-        if matches!(kind, Kind::NoData) {
-            continue;
-        }
-        for _ in 0..n {
-            t += 10;
-            let state = if matches!(kind, Kind::Reject) {
-                "REJ"
-            } else {
-                "SF"
-            };
-            let b = if matches!(kind, Kind::Reject) {
-                "-".to_string()
-            } else {
-                bytes.to_string()
-            };
-            out.push_str(&format!(
-                "{t}.25\tC{t}\t10.0.1.5\t40000\t{dst}\t{port}\ttcp\t-\t1.5\t{b}\t99\t{state}\n"
-            ));
-        }
-    }
+    each_flow(false, |t, dst, port, bytes, kind| {
+        let state = if matches!(kind, Kind::Reject) {
+            "REJ"
+        } else {
+            "SF"
+        };
+        let b = if matches!(kind, Kind::Reject) {
+            "-".to_string()
+        } else {
+            bytes.to_string()
+        };
+        out.push_str(&format!(
+            "{t}.25\tC{t}\t10.0.1.5\t40000\t{dst}\t{port}\ttcp\t-\t1.5\t{b}\t99\t{state}\n"
+        ));
+    });
     out.push_str("#close\t2026-11-28-00-00-00\n");
     out.push_str("broken\tline\n");
     out
@@ -138,67 +142,46 @@ fn zeek_tsv() -> String {
 
 fn zeek_json() -> String {
     let mut out = String::new();
-    let mut t = 1_780_000_000u64;
-    for (dst, port, bytes, n, kind) in traffic() {
-        if matches!(kind, Kind::NoData) {
-            continue;
-        }
-        for _ in 0..n {
-            t += 10;
-            let state = if matches!(kind, Kind::Reject) {
-                "REJ"
-            } else {
-                "SF"
-            };
-            out.push_str(&json!({"ts": t as f64 + 0.25, "uid": format!("C{t}"), "id.orig_h": "10.0.1.5", "id.orig_p": 40000, "id.resp_h": dst, "id.resp_p": port, "proto": "tcp", "duration": 1.5, "orig_bytes": bytes, "resp_bytes": 99, "conn_state": state}).to_string());
-            out.push('\n');
-        }
-    }
+    each_flow(false, |t, dst, port, bytes, kind| {
+        let state = if matches!(kind, Kind::Reject) {
+            "REJ"
+        } else {
+            "SF"
+        };
+        out.push_str(&json!({"ts": t as f64 + 0.25, "uid": format!("C{t}"), "id.orig_h": "10.0.1.5", "id.orig_p": 40000, "id.resp_h": dst, "id.resp_p": port, "proto": "tcp", "duration": 1.5, "orig_bytes": bytes, "resp_bytes": 99, "conn_state": state}).to_string());
+        out.push('\n');
+    });
     out.push_str("{\"broken\": \n");
     out
 }
 
 fn jsonl() -> String {
     let mut out = String::new();
-    let mut t = 1_780_000_000u64;
-    for (dst, port, bytes, n, kind) in traffic() {
-        if matches!(kind, Kind::NoData) {
-            continue;
-        }
-        for _ in 0..n {
-            t += 10;
-            let action = if matches!(kind, Kind::Reject) {
-                "REJECT"
-            } else {
-                "ACCEPT"
-            };
-            out.push_str(&json!({"ts": t, "src_ip": "10.0.1.5", "dst_ip": dst, "dport": port, "bytes_out": bytes, "action": action}).to_string());
-            out.push('\n');
-        }
-    }
+    each_flow(false, |t, dst, port, bytes, kind| {
+        let action = if matches!(kind, Kind::Reject) {
+            "REJECT"
+        } else {
+            "ACCEPT"
+        };
+        out.push_str(&json!({"ts": t, "src_ip": "10.0.1.5", "dst_ip": dst, "dport": port, "bytes_out": bytes, "action": action}).to_string());
+        out.push('\n');
+    });
     out.push_str("[1, 2]\n");
     out
 }
 
 fn csv() -> String {
     let mut out = String::from("when,client,peer,peer_port,sent,verdict\n");
-    let mut t = 1_780_000_000u64;
-    for (dst, port, bytes, n, kind) in traffic() {
-        if matches!(kind, Kind::NoData) {
-            continue;
-        }
-        for _ in 0..n {
-            t += 10;
-            let verdict = if matches!(kind, Kind::Reject) {
-                "deny"
-            } else {
-                "allow"
-            };
-            out.push_str(&format!(
-                "{t},10.0.1.5,\"{dst}\",{port},{bytes},{verdict}\n"
-            ));
-        }
-    }
+    each_flow(false, |t, dst, port, bytes, kind| {
+        let verdict = if matches!(kind, Kind::Reject) {
+            "deny"
+        } else {
+            "allow"
+        };
+        out.push_str(&format!(
+            "{t},10.0.1.5,\"{dst}\",{port},{bytes},{verdict}\n"
+        ));
+    });
     out.push_str("only,three,columns\n");
     out
 }
