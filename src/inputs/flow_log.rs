@@ -5,7 +5,8 @@
 //! the worker's cache when it parses it), standard input and gzip are cut into
 //! blocks by one reader thread. Each record is folded into per-destination-address
 //! counters, so memory grows with the number of distinct destinations, not with
-//! the file.
+//! the file. The workers' counters are read at the end in ranges of addresses,
+//! one range per core ([`FlowTally::take_ranges`]).
 
 pub mod fast;
 pub mod generic;

@@ -4,6 +4,11 @@
 //! probe into the index and one cache line touched per record. Anything else
 //! (IPv6 on either end, a sixth port, counts past 32 bits, times after 2106) goes
 //! to ordinary maps.
+//!
+//! A worker seals its table when it ends: the slots in address order, the maps'
+//! entries sorted. Sealed tables (and lists of destinations, where many tables
+//! were added up) are then read together, a range of addresses at a time, each
+//! destination made once from all of them.
 
 use super::{Destination, FlowRecord, PortCount, V4Flow};
 use crate::engine::egress::lowest;
