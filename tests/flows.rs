@@ -186,6 +186,20 @@ fn csv() -> String {
     out
 }
 
+/// A policy that cannot be loaded fails the run before any log is read: a log
+/// that does not exist is not reached.
+#[test]
+fn a_bad_policy_fails_before_the_logs_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let missing = dir.path().join("missing.log");
+    let o = run_flows(&[&missing], &db, &["--policy", "gdrp"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("did you mean `gdpr`"), "{err}");
+    assert!(!err.contains("missing.log"), "{err}");
+}
+
 fn run(path: &Path, db: &Path) -> Value {
     run_with(path, db, &[])
 }

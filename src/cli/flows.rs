@@ -437,6 +437,9 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
         geo: &geodb_file,
     };
     let as_of = args.as_of.unwrap_or_else(today);
+    // The policy before the logs: a month of them takes minutes to read, and a
+    // mistyped policy should not wait for that.
+    let policy = crate::policies::load(&args.policy)?;
     // Open the store first: a store that cannot be written fails the run before any output.
     let mut store = args.record.open()?;
     let mut tally = FlowTally::default();
@@ -469,7 +472,6 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     }
     let info = geodb_file.info();
     let geodb = format!("{} ({})", info.path, info.build_date);
-    let policy = crate::policies::load(&args.policy)?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let parts = tally.take_ranges(cores);
     let (mut addresses, sums) = place_ranges(&parts, &geo, &geodb, &legal, as_of)?;
