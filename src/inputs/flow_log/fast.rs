@@ -216,7 +216,13 @@ pub fn fast_ipv4(room: &[u8], len: usize) -> Option<Ipv4Addr> {
         return None;
     }
     let mut pad = [0u8; 16];
-    let window = window(room, len, &mut pad)?;
+    read_ipv4(window(room, len, &mut pad)?, len)
+}
+
+/// [`fast_ipv4`] on the sixteen bytes from the field's start ([`window`]), the
+/// field `len` (7 to 15) bytes long.
+#[inline(always)]
+fn read_ipv4(window: &[u8], len: usize) -> Option<Ipv4Addr> {
     let x = u8x16::new(window.get(..16)?.try_into().ok()?);
     let live = (1u32 << len) - 1;
     let mask = |v: u8x16| v.to_bitmask() & live;
@@ -281,9 +287,11 @@ pub fn fast_ipv4(room: &[u8], len: usize) -> Option<Ipv4Addr> {
 /// services it uses), and a repeated one is found with one compare instead of
 /// read again. Direct-mapped: each text has one place, and a text that lands on
 /// another's replaces it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct AddressMemo<const BITS: u32> {
-    entries: Box<[MemoEntry]>,
+    /// Empty until the first address is read: a parser that never reads one
+    /// (or the copy each worker gets) does not make or copy its room.
+    entries: Vec<MemoEntry>,
 }
 
 /// A text (its bytes as a little-endian number, the bytes after it zero) and the
@@ -295,20 +303,28 @@ struct MemoEntry {
     address: u32,
 }
 
-impl<const BITS: u32> Default for AddressMemo<BITS> {
-    fn default() -> Self {
-        AddressMemo {
-            entries: vec![MemoEntry::default(); 1 << BITS].into_boxed_slice(),
-        }
-    }
-}
-
 impl<const BITS: u32> AddressMemo<BITS> {
+    /// Places are found by the top `BITS` bits of a 64-bit hash.
+    const PLACES: usize = {
+        assert!(BITS >= 1 && BITS <= 24, "a memo has 2 to 2^24 places");
+        1 << BITS
+    };
+
+    /// Makes the memo's places (once, on first use).
+    #[cold]
+    #[inline(never)]
+    fn make_room(&mut self) {
+        self.entries = vec![MemoEntry::default(); Self::PLACES];
+    }
+
     /// What [`fast_ipv4`] gives, from the memo when this text was read lately.
     #[inline(always)]
     pub fn ipv4(&mut self, room: &[u8], len: usize) -> Option<Ipv4Addr> {
         if !(7..=15).contains(&len) {
             return None;
+        }
+        if self.entries.is_empty() {
+            self.make_room();
         }
         // The text as two words, the bytes after it cleared (`len` is 7 to 15).
         let mut pad = [0u8; 16];
@@ -326,7 +342,7 @@ impl<const BITS: u32> AddressMemo<BITS> {
         if (entry.low, entry.high) == (low, high) {
             return Some(Ipv4Addr::from(entry.address));
         }
-        let address = fast_ipv4(room, len)?;
+        let address = read_ipv4(window, len)?;
         *entry = MemoEntry {
             low,
             high,

@@ -25,7 +25,7 @@ pub struct VpcParser {
     width: usize,
     /// For each slot of the fast path, its field position (or `UNUSED`).
     fields: [u8; 9],
-    /// Source addresses read lately: 8,192 places, 192 KiB.
+    /// Source addresses read lately: 8,192 places, 192 KiB, made on first use.
     sources: AddressMemo<13>,
 }
 
