@@ -1434,6 +1434,72 @@ mod test {
         assert!(all.sealed.len() <= SEALED_TABLES);
         assert!(!all.merged.is_empty());
         assert_eq!(all.take_destinations(), want);
+        // Two such tallies, each with its tables added up, merged into one.
+        let halves: Vec<FlowTally> = lines
+            .chunks(3_000)
+            .map(|half| {
+                let mut t = FlowTally::default();
+                for part in half.chunks(250) {
+                    t.merge(read(&part.concat()));
+                }
+                assert!(!t.merged.is_empty());
+                t
+            })
+            .collect();
+        let mut both = FlowTally::default();
+        for half in halves {
+            both.merge(half);
+        }
+        assert_eq!(both.records, 6_000);
+        assert_eq!(both.take_destinations(), want);
+    }
+
+    /// A custom header of hundreds of fields (positions past what the fast path
+    /// indexes, one of them at 255) reads its records as the header says.
+    #[test]
+    fn a_header_of_hundreds_of_fields() {
+        for (dst_at, bytes_at) in [(20, 255), (255, 30), (280, 299)] {
+            let mut names: Vec<String> = (0..300).map(|i| format!("extra-{i}")).collect();
+            names[0] = "version".into();
+            names[5] = "srcaddr".into();
+            names[dst_at] = "dstaddr".into();
+            names[bytes_at] = "bytes".into();
+            names[10] = "action".into();
+            let mut values: Vec<String> = (0..300).map(|i| i.to_string()).collect();
+            values[0] = "5".into();
+            values[5] = "10.0.0.7".into();
+            values[dst_at] = "198.51.100.9".into();
+            values[bytes_at] = "4242".into();
+            values[10] = "ACCEPT".into();
+            let data = format!(
+                "{}\n{}\n{}\n",
+                names.join(" "),
+                values.join(" "),
+                values.join(" ")
+            );
+            let mut tally = FlowTally::default();
+            read_lines(
+                FlowFormat::Vpc,
+                &generic::ColumnMap::default(),
+                data.as_bytes(),
+                &mut tally,
+            )
+            .unwrap();
+            assert_eq!(
+                (tally.records, tally.malformed),
+                (2, 0),
+                "{dst_at} {bytes_at}"
+            );
+            let d = tally.take_destinations();
+            assert_eq!(d.len(), 1, "{dst_at} {bytes_at}");
+            assert_eq!(d[0].0, "198.51.100.9".parse::<IpAddr>().unwrap());
+            assert_eq!(
+                (d[0].1.flows, d[0].1.bytes),
+                (2, 8484),
+                "{dst_at} {bytes_at}"
+            );
+            assert_eq!(d[0].1.sample_source, Some("10.0.0.7".parse().unwrap()));
+        }
     }
 
     /// The lines read for detection hold at most `MAX_LINE + 1` bytes of a line,
