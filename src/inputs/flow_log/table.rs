@@ -562,25 +562,29 @@ const MIN_RANGE: usize = 1024;
 /// ranges of about the same number (fewer when there are few), in order, each the
 /// first of its range but the first range's.
 pub(super) fn split(tables: &[Sealed], lists: &[&Destinations], n: usize) -> Vec<IpAddr> {
-    // The addresses of the largest table or list stand for all.
-    let table = tables.iter().max_by_key(|t| t.addresses.len());
-    let list = lists.iter().max_by_key(|l| l.len());
     // A range of fewer destinations is not worth a thread.
     let picks = |len: usize| {
         let n = n.min(len / MIN_RANGE).max(1);
         (1..n).map(move |k| len * k / n)
     };
-    let mut bounds: Vec<IpAddr> = match (table, list) {
-        (Some(t), l) if l.is_none_or(|l| t.addresses.len() >= l.len()) => picks(t.addresses.len())
-            .filter_map(|k| t.addresses.get(k))
-            .map(|&a| IpAddr::V4(Ipv4Addr::from(a)))
-            .collect(),
-        (_, Some(l)) => picks(l.len())
-            .filter_map(|k| l.get(k))
-            .map(|(ip, _)| *ip)
-            .collect(),
-        _ => Vec::new(),
+    // The addresses of the longest sorted run (a table's IPv4 slots, its map
+    // entries, or a list) stand for all.
+    let mut longest = (0, Vec::new());
+    let mut consider = |len: usize, at: &dyn Fn(usize) -> Option<IpAddr>| {
+        if len > longest.0 {
+            longest = (len, picks(len).filter_map(at).collect());
+        }
     };
+    for t in tables {
+        consider(t.addresses.len(), &|k| {
+            t.addresses.get(k).map(|&a| IpAddr::V4(Ipv4Addr::from(a)))
+        });
+        consider(t.other.len(), &|k| t.other.get(k).map(|o| o.0));
+    }
+    for l in lists {
+        consider(l.len(), &|k| l.get(k).map(|(ip, _)| *ip));
+    }
+    let mut bounds = longest.1;
     bounds.dedup();
     bounds
 }
@@ -882,5 +886,34 @@ mod test {
             }
         }
         assert!(split(&sealed[..0], &[], 4).is_empty());
+        // IPv6 destinations (in the map) are split as well, and the ranges add up
+        // to the whole.
+        let mut t = Table::default();
+        for i in 0..5_000u32 {
+            let dst = std::net::Ipv6Addr::from(0x2a00_0000_u128 << 96 | u128::from(i) << 80 | 1);
+            t.add_batch(&[record(&dst.to_string(), 443, None, 1, 1_000)]);
+        }
+        let sealed = [t.seal()];
+        let bounds = split(&sealed, &[], 4);
+        assert_eq!(bounds.len(), 3, "{bounds:?}");
+        assert!(bounds.iter().all(IpAddr::is_ipv6));
+        let mut spans = vec![None];
+        spans.extend(bounds.iter().copied().map(Some));
+        spans.push(None);
+        let parts: Vec<_> = spans
+            .windows(2)
+            .flat_map(|w| {
+                destinations(
+                    &sealed,
+                    &[],
+                    Span {
+                        from: w[0],
+                        to: w[1],
+                    },
+                )
+            })
+            .collect();
+        assert_eq!(parts, destinations(&sealed, &[], Span::default()));
+        assert_eq!(parts.len(), 5_000);
     }
 }
