@@ -1293,6 +1293,14 @@ mod test {
         text
     }
 
+    /// A tally of VPC lines held in memory, and how many lines there were.
+    fn read_vpc(text: &str) -> (FlowTally, u64) {
+        let mut tally = FlowTally::default();
+        let columns = generic::ColumnMap::default();
+        let lines = read_lines(FlowFormat::Vpc, &columns, text.as_bytes(), &mut tally).unwrap();
+        (tally, lines)
+    }
+
     /// Times at the edge of 32 bits (a start of `u32::MAX`, an end past it) and
     /// absent ones come out of a block as they went in, whichever record form the
     /// fast path chose for them.
@@ -1320,15 +1328,8 @@ mod test {
             ("1700000000", "-", Some(1_700_000_000), Some(1_700_000_000)),
         ];
         for (start, end, first, last) in cases {
-            let mut tally = FlowTally::default();
-            let data = line(start, end).repeat(3);
-            let read = read_lines(
-                FlowFormat::Vpc,
-                &generic::ColumnMap::default(),
-                data.as_bytes(),
-                &mut tally,
-            );
-            assert_eq!(read.ok(), Some(3));
+            let (mut tally, read) = read_vpc(&line(start, end).repeat(3));
+            assert_eq!(read, 3);
             let d = tally.take_destinations();
             assert_eq!(d.len(), 1, "{start} {end}");
             let (_, d) = &d[0];
@@ -1374,14 +1375,8 @@ mod test {
                 .and_modify(|l: &mut IpAddr| *l = (*l).min(s))
                 .or_insert(s);
         }
-        let mut tally = FlowTally::default();
-        let read = read_lines(
-            FlowFormat::Vpc,
-            &generic::ColumnMap::default(),
-            data.as_bytes(),
-            &mut tally,
-        );
-        assert_eq!(read.ok(), Some(data.lines().count() as u64));
+        let (mut tally, read) = read_vpc(&data);
+        assert_eq!(read, data.lines().count() as u64);
         let got: std::collections::BTreeMap<IpAddr, IpAddr> = tally
             .take_destinations()
             .into_iter()
@@ -1414,17 +1409,7 @@ mod test {
             )
         };
         let lines: Vec<String> = (0..6_000).map(line).collect();
-        let read = |text: &str| {
-            let mut t = FlowTally::default();
-            read_lines(
-                FlowFormat::Vpc,
-                &generic::ColumnMap::default(),
-                text.as_bytes(),
-                &mut t,
-            )
-            .unwrap();
-            t
-        };
+        let read = |text: &str| read_vpc(text).0;
         let mut one = read(&lines.concat());
         let want = one.take_destinations();
         assert_eq!(want.len(), 300);
@@ -1479,14 +1464,7 @@ mod test {
                 values.join(" "),
                 values.join(" ")
             );
-            let mut tally = FlowTally::default();
-            read_lines(
-                FlowFormat::Vpc,
-                &generic::ColumnMap::default(),
-                data.as_bytes(),
-                &mut tally,
-            )
-            .unwrap();
+            let (mut tally, _) = read_vpc(&data);
             assert_eq!(
                 (tally.records, tally.malformed),
                 (2, 0),
