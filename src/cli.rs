@@ -6,6 +6,7 @@ pub mod common;
 pub mod explain;
 pub mod flows;
 pub mod geodb;
+pub mod output;
 pub mod policy;
 pub mod proxy;
 pub mod ranges;

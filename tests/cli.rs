@@ -163,6 +163,37 @@ fn output_file_and_directories() {
         1,
         "the directory holds one inventory (policy.toml is not one)"
     );
+    // A scan that fails on its input leaves the last report whole.
+    let written = std::fs::read(&out).unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "version: 1\nassets: [\n").unwrap();
+    let o = residency(&[
+        "scan",
+        bad.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), written);
+    // A path in a missing directory fails first, for scans and reports alike.
+    let nowhere = dir.path().join("no-such-dir").join("report.json");
+    for args in [
+        vec!["scan", "no-such-inventory.yaml"],
+        vec!["report", "--audit", "no-such-store.sqlite"],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--output", nowhere.to_str().unwrap()]);
+        let o = residency(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("cannot write {}", nowhere.display()))
+                && err.contains("does not exist")
+                && !err.contains("no-such-inventory")
+                && !err.contains("no-such-store"),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 #[test]

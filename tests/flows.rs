@@ -722,14 +722,35 @@ fn the_report_goes_to_the_output_file_or_says_why_not() {
     assert!(o.stdout.is_empty());
     let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     check(&doc, true);
-    let nowhere = dir.path().join("no-such-dir").join("report.json");
-    let o = run_flows(&[&log], &db, &["--output", nowhere.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains(&format!("cannot write {}", nowhere.display())),
-        "{}",
-        stderr(&o)
+    // A run that fails on its input leaves the last report whole, and no
+    // temporary file beside it.
+    let written = std::fs::read(&out).unwrap();
+    let garbage = dir.path().join("garbage.txt");
+    std::fs::write(&garbage, "hello\nworld\n").unwrap();
+    let o = run_flows(&[&garbage], &db, &["--output", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), written);
+    let mut names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["flows.mmdb", "garbage.txt", "report.json", "vpc.log"]
     );
+    // A path in a missing directory fails before any log is read.
+    let nowhere = dir.path().join("no-such-dir").join("report.json");
+    let missing = dir.path().join("missing.log");
+    let o = run_flows(&[&missing], &db, &["--output", nowhere.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("cannot write {}", nowhere.display())),
+        "{err}"
+    );
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(!err.contains("missing.log"), "{err}");
 }
 
 #[test]

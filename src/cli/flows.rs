@@ -1,6 +1,7 @@
 //! `residency flows`: where data actually went, from flow logs.
 
 use super::common::{open_geodb, parse_as_of, today};
+use super::output::Output;
 use super::ExitStatus;
 use crate::engine::egress::{lowest, network_key, network_text, EgressAddress, TopNetwork};
 use crate::engine::LegalKnowledge;
@@ -13,9 +14,7 @@ use crate::knowledge::countries::country_name;
 use crate::knowledge::regions::Catalogue;
 use crate::knowledge::Knowledge;
 use crate::report::flows::{self, CountryTraffic, FlowReport, FlowSummary, InputMeta, NetworkPort};
-use anyhow::Context;
 use clap::{Args, ValueEnum};
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use time::Date;
@@ -73,7 +72,9 @@ pub struct FlowsArgs {
     /// Lowest unwaived severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = super::scan::FailOn::Error)]
     pub fail_on: super::scan::FailOn,
-    /// Write the report to FILE instead of stdout.
+    /// Write the report to FILE instead of stdout. FILE's directory is checked before
+    /// any input is read; an existing FILE is replaced only once the new report is
+    /// complete, so a run that fails leaves it as it was.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Where to record the run.
@@ -442,6 +443,8 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     let policy = crate::policies::load(&args.policy)?;
     // Open the store first: a store that cannot be written fails the run before any output.
     let mut store = args.record.open()?;
+    // And the report's file: a path that cannot be written fails before the logs are read.
+    let output = Output::open(args.output.as_deref())?;
     let mut tally = FlowTally::default();
     let mut inputs = Vec::new();
     let columns = match &args.columns {
@@ -510,7 +513,7 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
     if let Some(store) = &mut store {
         super::audit::record_flows(store, &report, &policy)?;
     }
-    let render = |out: &mut dyn Write| -> anyhow::Result<()> {
+    output.write(|out| {
         match args.format {
             FlowsFormat::Json => flows::json::write(&report, out)?,
             FlowsFormat::Csv => flows::csv::write(&report, out)?,
@@ -518,23 +521,7 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
             FlowsFormat::Table => flows::table::write(&report, out)?,
         }
         Ok(())
-    };
-    match &args.output {
-        // A file is written whole once the report is made.
-        Some(p) => {
-            let mut buf = Vec::new();
-            render(&mut buf)?;
-            std::fs::write(p, &buf)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
-        }
-        // Standard output as the report is made: a month's report is megabytes.
-        None => {
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-            render(&mut out)
-                .and_then(|()| Ok(out.flush()?))
-                .context("cannot write the report to standard output")?;
-        }
-    }
+    })?;
     Ok(if fails {
         ExitStatus::Failure
     } else {

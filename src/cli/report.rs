@@ -2,14 +2,13 @@
 //! fresh scan of inventories and plans.
 
 use super::audit::StoreArgs;
+use super::output::Output;
 use super::ExitStatus;
 use crate::audit::view::{self, Window};
 use crate::audit::{Key, Store};
 use crate::knowledge::Knowledge;
 use crate::report::compliance::{self, csv::Table, Context};
-use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use std::io::Write;
 use std::path::PathBuf;
 
 const REPORT_HELP: &str = "\
@@ -62,7 +61,9 @@ pub struct ReportArgs {
     /// Policy for a fresh scan (with PATHs).
     #[arg(long, short = 'p', default_value = crate::policies::DEFAULT, value_name = "NAME|FILE")]
     pub policy: String,
-    /// Write the report to FILE instead of stdout.
+    /// Write the report to FILE instead of stdout. FILE's directory is checked before
+    /// any input is read; an existing FILE is replaced only once the new report is
+    /// complete, so a run that fails leaves it as it was.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
@@ -92,6 +93,8 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
         },
         (None, None) => Window::default(),
     };
+    // The report's file first: a path that cannot be written fails before any work.
+    let output = Output::open(args.output.as_deref())?;
     let store = if args.paths.is_empty() {
         args.store.open()?
     } else {
@@ -122,26 +125,18 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
             );
         }
     }
-    let mut buf: Vec<u8> = Vec::new();
-    match args.format {
-        ReportFormat::Html => compliance::html::render(&report, &ctx, &mut buf)?,
-        ReportFormat::Markdown => compliance::markdown::render(&report, &ctx, &mut buf)?,
-        ReportFormat::Csv => compliance::csv::render(&report, args.table, &mut buf)?,
-        ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut buf, &report)?;
-            writeln!(buf)?;
+    output.write(|out| {
+        match args.format {
+            ReportFormat::Html => compliance::html::render(&report, &ctx, out)?,
+            ReportFormat::Markdown => compliance::markdown::render(&report, &ctx, out)?,
+            ReportFormat::Csv => compliance::csv::render(&report, args.table, out)?,
+            ReportFormat::Json => {
+                serde_json::to_writer_pretty(&mut *out, &report)?;
+                writeln!(out)?;
+            }
         }
-    }
-    match &args.output {
-        Some(p) => {
-            std::fs::write(p, &buf).with_context(|| format!("cannot write {}", p.display()))?
-        }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(&buf)?;
-            out.flush()?;
-        }
-    }
+        Ok(())
+    })?;
     Ok(if report.verification.ok() {
         ExitStatus::Success
     } else {

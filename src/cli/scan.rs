@@ -1,6 +1,7 @@
 //! `residency scan`: inventories in, findings out.
 
 use super::common::{open_geodb, parse_as_of, terminal_width, today, use_color};
+use super::output::Output;
 use super::{ColorChoice, ExitStatus};
 use crate::engine::{evaluate, Evaluation, Facts, Severity};
 use crate::error::InputError;
@@ -17,7 +18,6 @@ use crate::report::{
     self, Format, GeoMeta, KnowledgeMeta, PolicyMeta, RenderOptions, ReportMeta, Tool,
 };
 use clap::{Args, ValueEnum};
-use std::io::Write as _;
 use std::path::PathBuf;
 use time::Date;
 
@@ -72,7 +72,9 @@ pub struct ScanArgs {
     /// file and line of each resource block (local module sources are followed).
     #[arg(long, value_name = "DIR")]
     pub tf_root: Option<PathBuf>,
-    /// Write the report to FILE instead of stdout.
+    /// Write the report to FILE instead of stdout. FILE's directory is checked before
+    /// any input is read; an existing FILE is replaced only once the new report is
+    /// complete, so a run that fails leaves it as it was.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Where to record the run.
@@ -280,29 +282,18 @@ pub fn run(args: ScanArgs, color: ColorChoice) -> anyhow::Result<ExitStatus> {
     let setup = Setup::from_args(&args)?;
     // Open the store first: a store that cannot be written fails the run before any output.
     let mut store = args.record.open()?;
+    // And the report's file: a path that cannot be written fails before the inputs are read.
+    let output = Output::open(args.output.as_deref())?;
     let (mut evaluation, meta) = scan(&setup, &args.paths)?;
     if let Some(path) = &args.baseline {
         evaluation.subtract_baseline(&read_baseline(path)?);
     }
     let opts = RenderOptions {
-        color: use_color(color, args.output.is_some()) && args.format == Format::Table,
+        color: use_color(color, output.is_file()) && args.format == Format::Table,
         width: terminal_width(),
     };
     // Stream the report: a large plan's report is written as it is rendered.
-    match args.output.as_deref() {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-            let mut out = std::io::BufWriter::new(file);
-            report::render(&evaluation, &meta, args.format, opts, &mut out)?;
-            out.flush()?;
-        }
-        None => {
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            report::render(&evaluation, &meta, args.format, opts, &mut out)?;
-            out.flush()?;
-        }
-    }
+    output.write(|out| Ok(report::render(&evaluation, &meta, args.format, opts, out)?))?;
     if let Some(store) = &mut store {
         super::audit::record_scan(store, &evaluation, &meta, &setup.policy.policy)?;
     }

@@ -1,0 +1,253 @@
+//! Where a command's report goes (`--output FILE`, else standard output).
+//!
+//! A file is checked when the command starts, before any input is read: a path in
+//! a directory that does not exist, or that cannot be written, fails the run at once
+//! rather than after a month of logs. The report is written to a temporary file
+//! beside it and renamed over it only once it is complete, so a run that fails (bad
+//! input, a full disk, Ctrl-C) leaves an earlier report as it was, and a reader
+//! never sees half a report. A path that is not a regular file (`/dev/stdout`, a
+//! named pipe) is opened at the start and written in place.
+
+use anyhow::Context;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The buffer between a renderer and its destination: reports are written as they
+/// are rendered, a month's report being megabytes.
+const BUFFER: usize = 1 << 16;
+
+/// An opened report destination; [`Output::write`] puts the report there.
+#[derive(Debug)]
+pub struct Output {
+    to: To,
+}
+
+#[derive(Debug)]
+enum To {
+    Stdout,
+    /// A regular file, or a new one: written to `tmp`, then renamed to `target`.
+    Replace {
+        shown: PathBuf,
+        target: PathBuf,
+        tmp: tempfile::NamedTempFile,
+    },
+    /// Not a regular file: written in place.
+    InPlace {
+        shown: PathBuf,
+        file: File,
+    },
+}
+
+impl Output {
+    /// Opens `path` (`None`: standard output). Call it before reading the inputs.
+    pub fn open(path: Option<&Path>) -> anyhow::Result<Output> {
+        let Some(path) = path else {
+            return Ok(Output { to: To::Stdout });
+        };
+        let cannot = || format!("cannot write {}", path.display());
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => {
+                anyhow::bail!(
+                    "cannot write {0}: it is a directory\n  hint: --output takes a file name, \
+                     e.g. {0}/report.json",
+                    path.display()
+                );
+            }
+            Ok(meta) if !meta.is_file() => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .with_context(cannot)?;
+                return Ok(Output {
+                    to: To::InPlace {
+                        shown: path.to_path_buf(),
+                        file,
+                    },
+                });
+            }
+            _ => {}
+        }
+        // Through a symbolic link, the file it names is replaced, not the link.
+        let target = match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                std::fs::canonicalize(path).with_context(cannot)?
+            }
+            _ => path.to_path_buf(),
+        };
+        let dir = target
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or_else(|| Path::new("."));
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "cannot write {}: the directory {} does not exist\n  hint: create it first \
+                 (`mkdir -p {}`), or give another --output",
+                path.display(),
+                dir.display(),
+                dir.display()
+            );
+        }
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "report".into());
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        // A new report gets the mode a plain create would give it (0666 less the
+        // umask), not a temporary file's 0600; a replaced one keeps its own.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let tmp = builder.tempfile_in(dir).with_context(cannot)?;
+        if let Ok(meta) = std::fs::metadata(&target) {
+            tmp.as_file()
+                .set_permissions(meta.permissions())
+                .with_context(cannot)?;
+        }
+        Ok(Output {
+            to: To::Replace {
+                shown: path.to_path_buf(),
+                target,
+                tmp,
+            },
+        })
+    }
+
+    /// Whether the report goes to a file rather than standard output.
+    pub fn is_file(&self) -> bool {
+        !matches!(self.to, To::Stdout)
+    }
+
+    /// Writes the report with `render`, then puts it in place. When `render` or a
+    /// write fails, a file being replaced is left as it was.
+    pub fn write(
+        self,
+        render: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        match self.to {
+            To::Stdout => {
+                let mut out = BufWriter::with_capacity(BUFFER, std::io::stdout().lock());
+                render(&mut out)
+                    .and_then(|()| Ok(out.flush()?))
+                    .context("cannot write the report to standard output")
+            }
+            To::InPlace { shown, file } => {
+                let mut out = BufWriter::with_capacity(BUFFER, file);
+                render(&mut out)
+                    .and_then(|()| Ok(out.flush()?))
+                    .with_context(|| format!("cannot write {}", shown.display()))
+            }
+            To::Replace { shown, target, tmp } => {
+                let cannot = || format!("cannot write {}", shown.display());
+                let mut out = BufWriter::with_capacity(BUFFER, tmp);
+                render(&mut out)
+                    .and_then(|()| Ok(out.flush()?))
+                    .with_context(cannot)?;
+                let tmp = out
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .with_context(cannot)?;
+                tmp.persist(&target)
+                    .map_err(|e| e.error)
+                    .with_context(cannot)?;
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn a_failed_render_keeps_the_old_file_and_leaves_no_temporary_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        std::fs::write(&path, "old").unwrap();
+        let out = Output::open(Some(&path)).unwrap();
+        let err = out
+            .write(|w| {
+                w.write_all(b"half a rep")?;
+                anyhow::bail!("bad input")
+            })
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("bad input"), "{err:#}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("report.json")]);
+    }
+
+    #[test]
+    fn a_report_replaces_the_old_one_whole_and_keeps_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.json");
+        std::fs::write(&path, "an older and longer report").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        }
+        let out = Output::open(Some(&path)).unwrap();
+        assert!(out.is_file());
+        out.write(|w| Ok(w.write_all(b"new")?)).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o640);
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn through_a_link_the_file_is_replaced_and_the_link_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        let link = dir.path().join("link.json");
+        std::fs::write(&real, "old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        Output::open(Some(&link))
+            .unwrap()
+            .write(|w| Ok(w.write_all(b"new")?))
+            .unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
+    }
+
+    #[test]
+    fn a_missing_directory_fails_at_open_with_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no-such-dir").join("report.json");
+        let err = format!("{:#}", Output::open(Some(&path)).unwrap_err());
+        assert!(err.contains("does not exist"), "{err}");
+        assert!(err.contains("mkdir -p"), "{err}");
+        assert!(err.contains("report.json"), "{err}");
+    }
+
+    #[test]
+    fn a_directory_is_not_a_report_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = format!("{:#}", Output::open(Some(dir.path())).unwrap_err());
+        assert!(err.contains("is a directory"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_is_written_in_place() {
+        let out = Output::open(Some(Path::new("/dev/null"))).unwrap();
+        out.write(|w| Ok(w.write_all(b"report")?)).unwrap();
+        assert!(Path::new("/dev/null").exists());
+    }
+}
