@@ -102,8 +102,16 @@ impl Output {
             use std::os::unix::fs::PermissionsExt;
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
+        let existing = std::fs::metadata(&target).ok();
+        if existing.is_some() {
+            // A report its owner made read-only is not replaced behind their back.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&target)
+                .with_context(cannot)?;
+        }
         let tmp = builder.tempfile_in(dir).with_context(cannot)?;
-        if let Ok(meta) = std::fs::metadata(&target) {
+        if let Some(meta) = existing {
             tmp.as_file()
                 .set_permissions(meta.permissions())
                 .with_context(cannot)?;
