@@ -39,18 +39,63 @@ pub struct InputFile {
     pub text: String,
 }
 
-/// Expands directories (recursively, sorted) into `.yaml`, `.yml` and `.json` files.
-pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+/// Which files a directory walk takes (see [`expand_paths`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    /// Inventories and plans: `.yaml`, `.yml` and `.json`.
+    Inventories,
+    /// Flow logs: `.log`, `.json`, `.jsonl`, `.ndjson`, `.csv`, `.tsv` and `.txt`,
+    /// each also gzipped (`.log.gz`, as AWS delivers VPC Flow Logs to S3).
+    FlowLogs,
+}
+
+impl Wanted {
+    /// Whether a walk takes a file of this name.
+    pub fn takes(self, name: &str) -> bool {
+        let ext = |name: &str| name.rsplit_once('.').map(|(_, x)| x.to_ascii_lowercase());
+        match self {
+            Wanted::Inventories => {
+                matches!(ext(name).as_deref(), Some("yaml" | "yml" | "json"))
+            }
+            Wanted::FlowLogs => {
+                let lower = name.to_ascii_lowercase();
+                let plain = lower.strip_suffix(".gz").unwrap_or(&lower);
+                matches!(
+                    ext(plain).as_deref(),
+                    Some("log" | "json" | "jsonl" | "ndjson" | "csv" | "tsv" | "txt")
+                )
+            }
+        }
+    }
+
+    /// The files it takes, for messages.
+    fn names(self) -> &'static str {
+        match self {
+            Wanted::Inventories => ".yaml, .yml or .json file",
+            Wanted::FlowLogs => {
+                ".log, .json, .jsonl, .ndjson, .csv, .tsv or .txt file (gzipped or not)"
+            }
+        }
+    }
+}
+
+/// Expands directories into the files a walk takes (`wanted`), recursively and in
+/// name order; files are kept as given. Hidden entries (`.terraform`, `.git`, names
+/// starting with a dot) are skipped, and so are links to directories, so that no
+/// link loop makes the walk endless. A directory with no such file is an error: an
+/// audit of nothing is not a pass.
+pub fn expand_paths(paths: &[PathBuf], wanted: Wanted) -> Result<Vec<PathBuf>, InputError> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
             let before = out.len();
-            walk(p, &mut out)?;
+            walk(p, wanted, &mut out)?;
             if out.len() == before {
                 return Err(InputError::new(
                     p.display().to_string(),
-                    "the directory holds no .yaml, .yml or .json file",
-                ));
+                    format!("the directory holds no {}", wanted.names()),
+                )
+                .hint("hidden files and directories (names starting with a dot) are skipped"));
             }
         } else {
             out.push(p.clone());
@@ -59,26 +104,35 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| {
-            InputError::new(
-                dir.display().to_string(),
-                format!("cannot read directory: {e}"),
-            )
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
+fn walk(dir: &Path, wanted: Wanted, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    let cannot = |e: std::io::Error| {
+        InputError::new(
+            dir.display().to_string(),
+            format!("cannot read directory: {e}"),
+        )
+    };
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(cannot)? {
+        let entry = entry.map_err(cannot)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let kind = entry.file_type().map_err(cannot)?;
+        let path = entry.path();
+        // A link counts as what it names, unless that is a directory.
+        let is_dir = kind.is_dir();
+        if is_dir || (wanted.takes(&name) && path.is_file()) {
+            entries.push((path, is_dir));
+        }
+    }
     entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            walk(&p, out)?;
-        } else if p
-            .extension()
-            .and_then(|x| x.to_str())
-            .is_some_and(|x| matches!(x, "yaml" | "yml" | "json"))
-        {
-            out.push(p);
+    for (path, is_dir) in entries {
+        if is_dir {
+            walk(&path, wanted, out)?;
+        } else {
+            out.push(path);
         }
     }
     Ok(())

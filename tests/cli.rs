@@ -196,6 +196,37 @@ fn output_file_and_directories() {
     }
 }
 
+/// An initialised Terraform root holds `.terraform/modules/modules.json`, which is
+/// no inventory: hidden directories are skipped, and so are links to directories
+/// (a loop would otherwise never end).
+#[test]
+fn a_directory_walk_skips_hidden_entries_and_links_to_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("infra");
+    std::fs::create_dir_all(root.join(".terraform/modules")).unwrap();
+    std::fs::write(
+        root.join(".terraform/modules/modules.json"),
+        r#"{"Modules":[{"Key":"","Source":"","Dir":"."}]}"#,
+    )
+    .unwrap();
+    std::fs::copy(
+        "fixtures/demo/webinar-platform.yaml",
+        root.join("webinar-platform.yaml"),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&root, root.join("loop")).unwrap();
+    let o = residency(&["scan", root.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let inputs = doc["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 1, "{inputs:?}");
+    assert!(inputs[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("infra/webinar-platform.yaml"));
+}
+
 #[test]
 fn json_inventory_is_read_like_yaml() {
     let dir = tempfile::tempdir().unwrap();

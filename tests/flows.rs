@@ -528,6 +528,69 @@ fn truncated_and_corrupt_gzip_logs_exit_2() {
     }
 }
 
+/// A directory is walked for logs in name order (as AWS lays them out in S3:
+/// account, region, year, month, day): the report is the one of the same files
+/// named one by one. Hidden entries, other files and links to directories (here
+/// a loop) are skipped; a directory with no log is exit 2.
+#[test]
+fn directories_are_walked_for_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let root = dir.path().join("AWSLogs");
+    let day = |d: &str| {
+        let p = root.join("eu-central-1/2026/11").join(d);
+        std::fs::create_dir_all(&p).unwrap();
+        p
+    };
+    let first = day("01").join("a.log");
+    std::fs::write(&first, vpc(true, false)).unwrap();
+    let second = day("02").join("b.LOG.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(zeek_tsv().as_bytes()).unwrap();
+    std::fs::write(&second, gz.finish().unwrap()).unwrap();
+    std::fs::write(day("02").join("README.md"), "not a log").unwrap();
+    std::fs::create_dir_all(root.join(".cache")).unwrap();
+    std::fs::write(root.join(".cache/c.log"), "not a log either").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&root, day("03").join("loop")).unwrap();
+    let report = |paths: &[&Path]| {
+        let o = run_flows(paths, &db, &["--format", "json", "--as-of", "2026-11-28"]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let walked = report(&[&root]);
+    let named = report(&[&first, &second]);
+    assert_eq!(walked["inputs"], named["inputs"]);
+    assert_eq!(walked["inputs"].as_array().unwrap().len(), 2);
+    assert_eq!(walked["summary"], named["summary"]);
+    assert_eq!(walked["destinations"], named["destinations"]);
+    // Both logs counted: twice the DE flows of one (3 + 2 in each).
+    assert_eq!(walked["summary"]["flows_by_country"]["DE"], 10);
+    let empty = day("04");
+    std::fs::write(empty.join("notes.md"), "nothing").unwrap();
+    let o = run_flows(&[&empty], &db, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("the directory holds no .log"), "{err}");
+}
+
+/// Other Zeek logs have `id.resp_h` too (a dns log: one line per query), but no
+/// connection's bytes: one is named, not counted as flows.
+#[test]
+fn a_zeek_log_other_than_conn_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = geodb(dir.path());
+    let p = dir.path().join("dns.log");
+    std::fs::write(&p, zeek_tsv().replace("#path\tconn", "#path\tdns")).unwrap();
+    let o = run_flows(&[&p], &db, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("dns.log: a Zeek `dns` log, not a conn log") && err.contains("hint:"),
+        "{err}"
+    );
+}
+
 #[test]
 fn strict_and_unrecognisable_input_exit_2() {
     let (dir, db, p) = vpc_log();

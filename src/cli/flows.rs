@@ -10,6 +10,7 @@ use crate::geo::ranges::{CloudRanges, RangesFirst};
 use crate::geo::{classify_memo, GeoAnswer, METADATA_ADDRESS};
 use crate::inputs::flow_log::generic::ColumnMap;
 use crate::inputs::flow_log::{read_log, Destination, DestinationRanges, FlowFormat, FlowTally};
+use crate::inputs::{expand_paths, Wanted};
 use crate::knowledge::countries::country_name;
 use crate::knowledge::regions::Catalogue;
 use crate::knowledge::Knowledge;
@@ -22,6 +23,7 @@ use time::Date;
 const FLOWS_HELP: &str = "\
 Examples:
   residency flows vpc-flow-logs/2026/11/*.log.gz
+  residency flows AWSLogs/123456789012/vpcflowlogs/eu-central-1/2026/11/
   residency flows conn.log --format table
   zcat flows.log.gz | residency flows - --input-format vpc
 
@@ -36,7 +38,9 @@ and the rest of it is not read); --strict makes any bad line an error.";
 #[derive(Debug, Args)]
 #[command(after_help = FLOWS_HELP)]
 pub struct FlowsArgs {
-    /// Flow logs (`-` for standard input); gzip-compressed files are read transparently.
+    /// Flow logs (`-` for standard input), or directories of them (walked in name order
+    /// for `.log`, `.json`, `.jsonl`, `.ndjson`, `.csv`, `.tsv` and `.txt` files; hidden
+    /// ones skipped); gzip-compressed files are read transparently.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Force the input format instead of detecting it.
@@ -456,7 +460,8 @@ pub fn run(args: FlowsArgs) -> anyhow::Result<ExitStatus> {
         })?,
         None => ColumnMap::default(),
     };
-    for p in &args.paths {
+    let paths = expand_paths(&args.paths, Wanted::FlowLogs)?;
+    for p in &paths {
         // The audit record names each log by its digest.
         let digest = store.is_some();
         let read = read_log(

@@ -9,7 +9,9 @@ use crate::geo::maxmind::GeoDb;
 use crate::inputs::terraform_plan::{
     parse_plan, plan_assets, source_places, strip_instance_keys, PlanOptions, ResourceTypes,
 };
-use crate::inputs::{expand_paths, inventory, read_input, Format as InputFormat, InputFile};
+use crate::inputs::{
+    expand_paths, inventory, read_input, Format as InputFormat, InputFile, Wanted,
+};
 use crate::knowledge::Knowledge;
 use crate::locate::Resolver;
 use crate::policies::{self, LoadedPolicy};
@@ -37,7 +39,8 @@ Exit codes: 0 compliant, 1 findings at or above --fail-on, 2 usage or input erro
 #[derive(Debug, Args)]
 #[command(after_help = SCAN_HELP)]
 pub struct ScanArgs {
-    /// Inventory files or directories (YAML or JSON).
+    /// Inventories and Terraform plans (YAML or JSON), or directories of them (walked
+    /// in name order; hidden entries such as `.terraform` skipped).
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Output format.
@@ -141,7 +144,7 @@ impl Setup {
 
 /// Reads, resolves and evaluates `paths`.
 pub fn scan(setup: &Setup, paths: &[PathBuf]) -> anyhow::Result<(Evaluation, ReportMeta)> {
-    let files: Vec<InputFile> = expand_paths(paths)?
+    let files: Vec<InputFile> = expand_paths(paths, Wanted::Inventories)?
         .iter()
         .map(|p| read_input(p))
         .collect::<Result<_, _>>()?;

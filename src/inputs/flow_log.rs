@@ -697,6 +697,16 @@ fn open(path: &Path, digest: bool) -> Result<Opened, InputError> {
 pub fn detect(file: &str, head: &[String]) -> Result<FlowFormat, InputError> {
     if let Some(line) = head.iter().map(|l| l.trim()).find(|l| !l.is_empty()) {
         if line.starts_with("#separator") || line.starts_with("#fields") {
+            // Zeek names each log in its header; only conn logs hold connections
+            // (a dns or http log has `id.resp_h` too, but one line per query).
+            let path = head.iter().find_map(|l| l.strip_prefix("#path"));
+            if let Some(kind) = path.map(str::trim).filter(|k| *k != "conn") {
+                return Err(InputError::new(
+                    file,
+                    format!("a Zeek `{kind}` log, not a conn log (`#path` is `{kind}`)"),
+                )
+                .hint("flows reads Zeek conn logs (conn.log, conn.*.log.gz); give those only"));
+            }
             return Ok(FlowFormat::ZeekTsv);
         }
         if line.starts_with('{')
