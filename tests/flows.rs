@@ -469,14 +469,19 @@ fn a_report_that_cannot_be_written_is_an_error() {
     assert!(err.contains("No space left on device"), "{err}");
 }
 
+/// `text` gzipped, as AWS delivers logs to S3.
+fn gzip(text: &str) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).unwrap();
+    gz.finish().unwrap()
+}
+
 #[test]
 fn gzipped_logs_are_read_transparently() {
     let dir = tempfile::tempdir().unwrap();
     let db = geodb(dir.path());
     let p = dir.path().join("flows.log.gz");
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(vpc(true, false).as_bytes()).unwrap();
-    std::fs::write(&p, gz.finish().unwrap()).unwrap();
+    std::fs::write(&p, gzip(&vpc(true, false))).unwrap();
     check(&run(&p, &db), true);
 }
 
@@ -487,10 +492,7 @@ fn gzipped_logs_are_read_transparently() {
 fn truncated_and_corrupt_gzip_logs_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let db = geodb(dir.path());
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(vpc(true, false).repeat(50).as_bytes())
-        .unwrap();
-    let whole = gz.finish().unwrap();
+    let whole = gzip(&vpc(true, false).repeat(50));
     let cases = [
         (
             "cut.log.gz",
@@ -545,9 +547,7 @@ fn directories_are_walked_for_logs() {
     let first = day("01").join("a.log");
     std::fs::write(&first, vpc(true, false)).unwrap();
     let second = day("02").join("b.LOG.gz");
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(zeek_tsv().as_bytes()).unwrap();
-    std::fs::write(&second, gz.finish().unwrap()).unwrap();
+    std::fs::write(&second, gzip(&zeek_tsv())).unwrap();
     std::fs::write(day("02").join("README.md"), "not a log").unwrap();
     std::fs::create_dir_all(root.join(".cache")).unwrap();
     std::fs::write(root.join(".cache/c.log"), "not a log either").unwrap();
@@ -1010,9 +1010,7 @@ fn lines_over_the_limit_are_bad_lines_read_no_further() {
     let c = dir.path().join("clean.log");
     std::fs::write(&c, &clean).unwrap();
     let gz = dir.path().join("long.log.gz");
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(text.as_bytes()).unwrap();
-    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    std::fs::write(&gz, gzip(&text)).unwrap();
     let from_file = run_with(&p, &db, &[]);
     let from_stdin = run_stdin(text.as_bytes(), &db, dir.path(), &[], 1);
     let from_gz = run_with(&gz, &db, &[]);
@@ -1179,9 +1177,7 @@ fn the_audit_record_names_each_log_by_the_digest_of_its_bytes() {
     }
     let plain = dir.path().join("flows.log");
     std::fs::write(&plain, &text).unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(text.as_bytes()).unwrap();
-    let gz = gz.finish().unwrap();
+    let gz = gzip(&text);
     let zipped = dir.path().join("flows.log.gz");
     std::fs::write(&zipped, &gz).unwrap();
     let (store, key) = (
