@@ -575,20 +575,41 @@ fn directories_are_walked_for_logs() {
 }
 
 /// Other Zeek logs have `id.resp_h` too (a dns log: one line per query), but no
-/// connection's bytes: one is named, not counted as flows.
+/// connection's bytes: one that names itself (`#path` in TSV, `_path` in the JSON
+/// that log shippers write) is named, not counted as flows; a conn log that names
+/// itself is read as before.
 #[test]
 fn a_zeek_log_other_than_conn_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let db = geodb(dir.path());
-    let p = dir.path().join("dns.log");
-    std::fs::write(&p, zeek_tsv().replace("#path\tconn", "#path\tdns")).unwrap();
-    let o = run_flows(&[&p], &db, &[]);
-    assert_eq!(o.status.code(), Some(2));
-    let err = stderr(&o);
-    assert!(
-        err.contains("dns.log: a Zeek `dns` log, not a conn log") && err.contains("hint:"),
-        "{err}"
-    );
+    let named = |kind: &str| format!("{{\"_path\":\"{kind}\",");
+    for (name, text, field) in [
+        (
+            "dns.log",
+            zeek_tsv().replace("#path\tconn", "#path\tdns"),
+            "`#path`",
+        ),
+        (
+            "dns.json",
+            zeek_json().replace('{', &named("dns")),
+            "`_path`",
+        ),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        let o = run_flows(&[&p], &db, &[]);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!(
+                "{name}: a Zeek `dns` log, not a conn log ({field} is `dns`)"
+            )) && err.contains("hint:"),
+            "{err}"
+        );
+    }
+    let p = dir.path().join("conn.json");
+    std::fs::write(&p, zeek_json().replace('{', &named("conn"))).unwrap();
+    check(&run(&p, &db), false);
 }
 
 #[test]

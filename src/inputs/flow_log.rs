@@ -700,18 +700,16 @@ pub fn detect(file: &str, head: &[String]) -> Result<FlowFormat, InputError> {
             // Zeek names each log in its header; only conn logs hold connections
             // (a dns or http log has `id.resp_h` too, but one line per query).
             let path = head.iter().find_map(|l| l.strip_prefix("#path"));
-            if let Some(kind) = path.map(str::trim).filter(|k| *k != "conn") {
-                return Err(InputError::new(
-                    file,
-                    format!("a Zeek `{kind}` log, not a conn log (`#path` is `{kind}`)"),
-                )
-                .hint("flows reads Zeek conn logs (conn.log, conn.*.log.gz); give those only"));
-            }
+            not_conn(file, path.map(str::trim), "`#path`")?;
             return Ok(FlowFormat::ZeekTsv);
         }
         if line.starts_with('{')
             && (line.contains("\"id.resp_h\"") || line.contains("\"id.orig_h\""))
         {
+            // Shippers that merge Zeek's logs name each record's log in `_path`.
+            let record: Option<serde_json::Value> = serde_json::from_str(line).ok();
+            let path = record.as_ref().and_then(|r| r.get("_path")?.as_str());
+            not_conn(file, path, "`_path`")?;
             return Ok(FlowFormat::ZeekJson);
         }
         let fields: Vec<&str> = line.split_ascii_whitespace().collect();
@@ -738,6 +736,19 @@ pub fn detect(file: &str, head: &[String]) -> Result<FlowFormat, InputError> {
     Err(InputError::new(file, "not a flow log this build recognises").hint(
         "expected AWS VPC Flow Logs (version 2 records or a header line), Zeek conn.log (TSV with `#fields`, or JSON lines); force one with --input-format",
     ))
+}
+
+/// An error when a Zeek log names itself (`path`, read from `field`) as another
+/// log than conn.
+fn not_conn(file: &str, path: Option<&str>, field: &str) -> Result<(), InputError> {
+    match path {
+        Some(kind) if kind != "conn" => Err(InputError::new(
+            file,
+            format!("a Zeek `{kind}` log, not a conn log ({field} is `{kind}`)"),
+        )
+        .hint("flows reads Zeek conn logs (conn.log, conn.*.log.gz); give those only")),
+        _ => Ok(()),
+    }
 }
 
 /// Reads one line into `buf` (cleared first), keeping at most `MAX_LINE + 1` bytes
