@@ -5,8 +5,10 @@
 //! rather than after a month of logs. The report is written to a temporary file
 //! beside it and renamed over it only once it is complete, so a run that fails (bad
 //! input, a full disk, Ctrl-C) leaves an earlier report as it was, and a reader
-//! never sees half a report. A path that is not a regular file (`/dev/stdout`, a
-//! named pipe) is opened at the start and written in place.
+//! never sees half a report. The temporary file is removed when the run fails with
+//! an error; a run killed by a signal leaves it behind (`.NAME.XXXXXX.tmp`). A path
+//! that is not a regular file (`/dev/stdout`, a named pipe) is opened at the start
+//! and written in place.
 
 use anyhow::Context;
 use std::fs::File;
