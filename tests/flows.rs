@@ -607,6 +607,33 @@ fn a_zeek_log_other_than_conn_is_named() {
             "{err}"
         );
     }
+    // Forcing the format does not make a dns log a conn log.
+    let p = dir.path().join("dns.log");
+    let o = run_flows(&[&p], &db, &["--input-format", "zeek-tsv"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("a Zeek `dns` log"), "{}", stderr(&o));
+    // Names from the file are shown escaped; a `_path` that is no string is no
+    // conn log either.
+    let odd = [
+        (
+            "escape.log",
+            zeek_tsv().replace("#path\tconn", "#path\t\u{1b}[2Jdns"),
+            "a Zeek `\\u{1b}[2Jdns` log",
+        ),
+        (
+            "number.json",
+            zeek_json().replace('{', "{\"_path\":7,"),
+            "a Zeek `7` log",
+        ),
+    ];
+    for (name, text, want) in odd {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        let o = run_flows(&[&p], &db, &[]);
+        assert_eq!(o.status.code(), Some(2), "{name}");
+        let err = stderr(&o);
+        assert!(err.contains(want) && !err.contains('\u{1b}'), "{err}");
+    }
     let p = dir.path().join("conn.json");
     std::fs::write(&p, zeek_json().replace('{', &named("conn"))).unwrap();
     check(&run(&p, &db), false);

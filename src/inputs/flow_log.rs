@@ -697,19 +697,11 @@ fn open(path: &Path, digest: bool) -> Result<Opened, InputError> {
 pub fn detect(file: &str, head: &[String]) -> Result<FlowFormat, InputError> {
     if let Some(line) = head.iter().map(|l| l.trim()).find(|l| !l.is_empty()) {
         if line.starts_with("#separator") || line.starts_with("#fields") {
-            // Zeek names each log in its header; only conn logs hold connections
-            // (a dns or http log has `id.resp_h` too, but one line per query).
-            let path = head.iter().find_map(|l| l.strip_prefix("#path"));
-            not_conn(file, path.map(str::trim), "`#path`")?;
             return Ok(FlowFormat::ZeekTsv);
         }
         if line.starts_with('{')
             && (line.contains("\"id.resp_h\"") || line.contains("\"id.orig_h\""))
         {
-            // Shippers that merge Zeek's logs name each record's log in `_path`.
-            let record: Option<serde_json::Value> = serde_json::from_str(line).ok();
-            let path = record.as_ref().and_then(|r| r.get("_path")?.as_str());
-            not_conn(file, path, "`_path`")?;
             return Ok(FlowFormat::ZeekJson);
         }
         let fields: Vec<&str> = line.split_ascii_whitespace().collect();
@@ -738,15 +730,40 @@ pub fn detect(file: &str, head: &[String]) -> Result<FlowFormat, InputError> {
     ))
 }
 
-/// An error when a Zeek log names itself (`path`, read from `field`) as another
-/// log than conn.
-fn not_conn(file: &str, path: Option<&str>, field: &str) -> Result<(), InputError> {
-    match path {
-        Some(kind) if kind != "conn" => Err(InputError::new(
-            file,
-            format!("a Zeek `{kind}` log, not a conn log ({field} is `{kind}`)"),
-        )
-        .hint("flows reads Zeek conn logs (conn.log, conn.*.log.gz); give those only")),
+/// An error when a Zeek log, detected or forced, names itself as another log than
+/// conn: `#path` in the TSV header, or `_path` in the JSON that log shippers write
+/// when they merge Zeek's logs. Only conn logs hold connections (a dns or http log
+/// has `id.resp_h` too, but one line per query).
+fn conn_logs_only(file: &str, format: FlowFormat, head: &[String]) -> Result<(), InputError> {
+    let (kind, field) = match format {
+        FlowFormat::ZeekTsv => {
+            let kind = head.iter().find_map(|l| {
+                let mut words = l.split_ascii_whitespace();
+                (words.next() == Some("#path")).then(|| words.next().unwrap_or_default())
+            });
+            (kind.map(str::to_string), "`#path`")
+        }
+        FlowFormat::ZeekJson => {
+            let first = head.iter().map(|l| l.trim()).find(|l| !l.is_empty());
+            let record = first.and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok());
+            let kind = record.and_then(|r| match r.get("_path")? {
+                serde_json::Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            });
+            (kind, "`_path`")
+        }
+        _ => return Ok(()),
+    };
+    match kind {
+        Some(kind) if kind != "conn" => {
+            // Shown escaped and cut short: it comes from the file.
+            let shown: String = kind.escape_debug().take(40).collect();
+            Err(InputError::new(
+                file,
+                format!("a Zeek `{shown}` log, not a conn log ({field} is `{shown}`)"),
+            )
+            .hint("flows reads Zeek conn logs (conn.log, conn.*.log.gz); give those only"))
+        }
         _ => Ok(()),
     }
 }
@@ -815,6 +832,7 @@ pub fn read_log(
         Some(f) => f,
         None => detect(&shown, &pending)?,
     };
+    conn_logs_only(&shown, format, &pending)?;
     let mut parser = parser_for(format, columns);
     // The first lines (read for detection) go through in order: they carry the headers.
     let mut line_no: u64 = 0;
