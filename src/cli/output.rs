@@ -48,35 +48,38 @@ impl Output {
             return Ok(Output { to: To::Stdout });
         };
         let cannot = || format!("cannot write {}", path.display());
-        match std::fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => {
-                anyhow::bail!(
-                    "cannot write {0}: it is a directory\n  hint: --output takes a file name, \
-                     e.g. {0}/report.json",
-                    path.display()
-                );
-            }
-            Ok(meta) if !meta.is_file() => {
-                let file = std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(path)
-                    .with_context(cannot)?;
-                return Ok(Output {
-                    to: To::InPlace {
-                        shown: path.to_path_buf(),
-                        file,
-                    },
-                });
-            }
-            _ => {}
+        // What the path names now, through any link.
+        let existing = std::fs::metadata(path).ok();
+        // `out/`, `..` or an empty path name a directory, whether it exists or not.
+        let names_a_directory = path.file_name().is_none()
+            || path
+                .as_os_str()
+                .as_encoded_bytes()
+                .last()
+                .is_some_and(|&b| std::path::is_separator(char::from(b)));
+        let is_dir = existing.as_ref().is_some_and(std::fs::Metadata::is_dir);
+        if is_dir || names_a_directory {
+            anyhow::bail!(
+                "cannot write {}: it {} a directory\n  hint: --output takes a file name, e.g. \
+                 report.json",
+                path.display(),
+                if is_dir { "is" } else { "names" }
+            );
         }
-        // Through a symbolic link, the file it names is replaced, not the link.
-        let target = match std::fs::symlink_metadata(path) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                std::fs::canonicalize(path).with_context(cannot)?
-            }
-            _ => path.to_path_buf(),
-        };
+        if existing.as_ref().is_some_and(|m| !m.is_file()) {
+            // `/dev/stdout`, a named pipe: nothing to replace.
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .with_context(cannot)?;
+            return Ok(Output {
+                to: To::InPlace {
+                    shown: path.to_path_buf(),
+                    file,
+                },
+            });
+        }
+        let target = link_target(path).with_context(cannot)?;
         let dir = target
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
@@ -104,7 +107,6 @@ impl Output {
             use std::os::unix::fs::PermissionsExt;
             builder.permissions(std::fs::Permissions::from_mode(0o666));
         }
-        let existing = std::fs::metadata(&target).ok();
         if existing.is_some() {
             // A report its owner made read-only is not replaced behind their back.
             std::fs::OpenOptions::new()
@@ -139,28 +141,15 @@ impl Output {
         render: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
         match self.to {
-            To::Stdout => {
-                let mut out = BufWriter::with_capacity(BUFFER, std::io::stdout().lock());
-                render(&mut out)
-                    .and_then(|()| Ok(out.flush()?))
-                    .context("cannot write the report to standard output")
-            }
-            To::InPlace { shown, file } => {
-                let mut out = BufWriter::with_capacity(BUFFER, file);
-                render(&mut out)
-                    .and_then(|()| Ok(out.flush()?))
-                    .with_context(|| format!("cannot write {}", shown.display()))
-            }
+            To::Stdout => fill(std::io::stdout().lock(), render)
+                .map(drop)
+                .context("cannot write the report to standard output"),
+            To::InPlace { shown, file } => fill(file, render)
+                .map(drop)
+                .with_context(|| format!("cannot write {}", shown.display())),
             To::Replace { shown, target, tmp } => {
                 let cannot = || format!("cannot write {}", shown.display());
-                let mut out = BufWriter::with_capacity(BUFFER, tmp);
-                render(&mut out)
-                    .and_then(|()| Ok(out.flush()?))
-                    .with_context(cannot)?;
-                let tmp = out
-                    .into_inner()
-                    .map_err(|e| e.into_error())
-                    .with_context(cannot)?;
+                let tmp = fill(tmp, render).with_context(cannot)?;
                 tmp.persist(&target)
                     .map_err(|e| e.error)
                     .with_context(cannot)?;
@@ -168,6 +157,34 @@ impl Output {
             }
         }
     }
+}
+
+/// `render` written into `inner` through a buffer, flushed; `inner` given back.
+fn fill<W: Write>(
+    inner: W,
+    render: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<W> {
+    let mut out = BufWriter::with_capacity(BUFFER, inner);
+    render(&mut out)?;
+    Ok(out.into_inner().map_err(|e| e.into_error())?)
+}
+
+/// The file a path names through its links (itself when it is none), whether that
+/// file exists yet or not: a link to a report not yet written makes it.
+fn link_target(path: &Path) -> std::io::Result<PathBuf> {
+    let mut at = path.to_path_buf();
+    // As many links as the kernel follows before it gives up.
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let to = std::fs::read_link(&at)?;
+                // A relative link is relative to its own directory.
+                at = at.parent().map_or_else(|| to.clone(), |dir| dir.join(&to));
+            }
+            _ => return Ok(at),
+        }
+    }
+    Err(std::io::Error::other("too many levels of symbolic links"))
 }
 
 #[cfg(test)]
@@ -234,6 +251,52 @@ mod test {
             .file_type()
             .is_symlink());
         assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_to_a_report_not_yet_written_makes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("reports")).unwrap();
+        let link = dir.path().join("latest.json");
+        // Relative to the link's own directory, not to the working one.
+        std::os::unix::fs::symlink("reports/2026-11.json", &link).unwrap();
+        Output::open(Some(&link))
+            .unwrap()
+            .write(|w| Ok(w.write_all(b"new")?))
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("reports/2026-11.json")).unwrap(),
+            "new"
+        );
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        // A loop of links is an error when the command starts.
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::os::unix::fs::symlink(&b, &a).unwrap();
+        std::os::unix::fs::symlink(&a, &b).unwrap();
+        let err = format!("{:#}", Output::open(Some(&a)).unwrap_err());
+        assert!(
+            err.contains("cannot write") && err.contains("symbolic links"),
+            "{err}"
+        );
+    }
+
+    /// Paths that name a directory, existing or not, fail when the command starts,
+    /// not when the report is put in place.
+    #[test]
+    fn a_path_naming_a_directory_fails_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = format!("{}/reports/", dir.path().display());
+        for path in ["", "..", "/", missing.as_str()] {
+            let err = format!("{:#}", Output::open(Some(Path::new(path))).unwrap_err());
+            assert!(
+                err.contains("a directory") && err.contains("hint:"),
+                "{path:?}: {err}"
+            );
+        }
     }
 
     #[test]
