@@ -773,6 +773,29 @@ fn imported_cloud_ranges_take_precedence_over_the_geodb() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("Azure Service Tags"), "{}", stderr(&o));
+    // The failed import left the ranges as they were.
+    let listed = common::stdout(&residency(&[
+        "ranges",
+        "list",
+        "--ranges",
+        ranges.to_str().unwrap(),
+    ]));
+    assert!(listed.contains("azure: 1 ranges"), "{listed}");
+    // A destination that cannot be made is named.
+    let under_a_file = junk.join("ranges.json");
+    let o = residency(&[
+        "ranges",
+        "import",
+        aws.to_str().unwrap(),
+        "--ranges",
+        under_a_file.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("cannot create {}", junk.display())),
+        "{err}"
+    );
 }
 
 #[test]

@@ -2,9 +2,11 @@
 //! addresses resolve to provider and region rather than a country guess.
 
 use super::common::default_geodb_path;
+use super::output::Output;
 use super::ExitStatus;
 use crate::geo::ranges::{parse_published, RangesFile};
 use crate::geo::update::fetch;
+use anyhow::Context;
 use clap::Subcommand;
 use std::io::Write;
 use std::path::PathBuf;
@@ -60,6 +62,12 @@ pub fn run(cmd: RangesCommand) -> anyhow::Result<ExitStatus> {
             let dest = ranges.or_else(default_ranges_path).ok_or_else(|| {
                 anyhow::anyhow!("no destination: set --ranges FILE (HOME is not set)")
             })?;
+            // Where the ranges go, checked before any source is fetched.
+            if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            let output = Output::open(Some(&dest))?;
             let mut file = if dest.is_file() {
                 load(Some(&dest))?
             } else {
@@ -81,12 +89,7 @@ pub fn run(cmd: RangesCommand) -> anyhow::Result<ExitStatus> {
                     .insert(provider, format!("{label} from {source}"));
             }
             file.version = 1;
-            if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
-            }
-            let tmp = dest.with_extension("json.tmp");
-            std::fs::write(&tmp, serde_json::to_vec(&file)?)?;
-            std::fs::rename(&tmp, &dest)?;
+            output.write(|w| Ok(serde_json::to_writer(w, &file)?))?;
             writeln!(out, "{} ranges in {}", file.ranges.len(), dest.display())?;
         }
         RangesCommand::List { ranges } => {
