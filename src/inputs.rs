@@ -121,9 +121,11 @@ fn walk(dir: &Path, wanted: Wanted, out: &mut Vec<PathBuf>) -> Result<(), InputE
         }
         let kind = entry.file_type().map_err(cannot)?;
         let path = entry.path();
-        // A link counts as what it names, unless that is a directory.
+        // A link counts as what it names, unless that is a directory (only a link
+        // costs a second look).
         let is_dir = kind.is_dir();
-        if is_dir || (wanted.takes(&name) && path.is_file()) {
+        let is_file = kind.is_file() || (kind.is_symlink() && path.is_file());
+        if is_dir || (wanted.takes(&name) && is_file) {
             entries.push((path, is_dir));
         }
     }

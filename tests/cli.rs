@@ -227,6 +227,21 @@ fn a_directory_walk_skips_hidden_entries_and_links_to_directories() {
         .ends_with("infra/webinar-platform.yaml"));
 }
 
+/// A link to an inventory file in a walked directory is read like the file.
+#[cfg(unix)]
+#[test]
+fn a_walk_reads_linked_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = std::fs::canonicalize("fixtures/demo/webinar-platform.yaml").unwrap();
+    std::os::unix::fs::symlink(&real, dir.path().join("linked.yaml")).unwrap();
+    let o = residency(&["scan", dir.path().to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let inputs = doc["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 1, "{inputs:?}");
+    assert!(inputs[0]["path"].as_str().unwrap().ends_with("linked.yaml"));
+}
+
 #[test]
 fn json_inventory_is_read_like_yaml() {
     let dir = tempfile::tempdir().unwrap();
