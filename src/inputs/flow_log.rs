@@ -292,7 +292,9 @@ const BATCH: usize = 32;
 
 impl FlowTally {
     /// Accepted traffic per destination address, in address order, moved out of
-    /// the tally (which keeps its counts and bad lines).
+    /// the tally (which keeps its counts and bad lines): one list, which the
+    /// tests compare (the command reads them range by range, unlisted).
+    #[cfg(test)]
     pub fn take_destinations(&mut self) -> Vec<(IpAddr, Destination)> {
         self.take_ranges(1).range(0)
     }
@@ -386,7 +388,9 @@ impl DestinationRanges {
     }
 
     /// The destinations of range `k`, in address order, each with its ports in
-    /// order.
+    /// order (what the tests compare; [`DestinationRanges::each`] reads them
+    /// without a list).
+    #[cfg(test)]
     pub fn range(&self, k: usize) -> Vec<(IpAddr, Destination)> {
         self.span(k).map_or_else(Vec::new, |span| {
             table::destinations(&self.tables, &[&self.merged], span)
